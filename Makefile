@@ -1,0 +1,46 @@
+# The README's two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+
+.PHONY: run test lint format install install-dev bench browser-deps clean
+
+$(VENV)/.runtime-installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.runtime-installed
+	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime-installed
+install-dev: $(VENV)/.dev-installed
+
+## Install, migrate, seed the demo and run the site + worker + beat on embedded PostgreSQL/Redis.
+run: install
+	$(PY) scripts/run_local.py
+
+## Run the whole test suite on PostgreSQL and Redis (DATABASE_URL/REDIS_URL, else embedded ones).
+test: install-dev
+	$(PY) scripts/embedded_services.py -- $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## Benchmarks (see docs/performance.md).
+bench: install-dev
+	$(PY) scripts/embedded_services.py -- $(PY) bench/run.py $(BENCH_ARGS)
+
+## Chromium for the browser tests (Debian package; needs root).
+browser-deps:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+clean:
+	rm -rf $(VENV) .local staticfiles

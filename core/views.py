@@ -1,0 +1,37 @@
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from core import health
+from core.exceptions import error_body
+
+RATE_LIMIT_RETRY_AFTER_SECONDS = 60
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks = {"database": health.database_ok(), "redis": health.redis_ok()}
+    healthy = all(checks.values())
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "database": "ok" if checks["database"] else "down",
+        "redis": "ok" if checks["redis"] else "down",
+    }
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """django-ratelimit's RATELIMIT_VIEW: a readable 429, JSON for API and htmx callers."""
+    message = _("Too many requests. Please wait a minute and try again.")
+    wants_json = request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
+    if wants_json:
+        response: HttpResponse = JsonResponse(
+            error_body("RATE_LIMITED", message, {"retryAfter": RATE_LIMIT_RETRY_AFTER_SECONDS}), status=429
+        )
+    else:
+        response = render(request, "429.html", {"message": message}, status=429)
+    response["Retry-After"] = str(RATE_LIMIT_RETRY_AFTER_SECONDS)
+    return response

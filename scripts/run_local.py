@@ -1,0 +1,91 @@
+"""`make run`: the whole site on one machine, on embedded defaults.
+
+Starts PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL are set), migrates, seeds the demo,
+then runs daphne, a Celery worker and Celery beat until Ctrl-C, and stops everything it started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from embedded_services import LOCAL_DIR, ROOT, services_environment
+
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)  # noqa: S603
+
+
+def main() -> int:
+    port = os.environ.get("PORT", "8000")
+    host = os.environ.get("HOST", "127.0.0.1")
+    with services_environment() as env:
+        env.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings")
+        _manage(env, "migrate", "--noinput")
+        _manage(env, "seed_demo")
+        commands = {
+            "web": [str(BIN / "daphne"), "-b", host, "-p", port, "ticketing.asgi:application"],
+            "worker": [
+                str(BIN / "celery"),
+                "-A",
+                "ticketing",
+                "worker",
+                "-l",
+                "warning",
+                "--concurrency",
+                "2",
+            ],
+            "beat": [
+                str(BIN / "celery"),
+                "-A",
+                "ticketing",
+                "beat",
+                "-l",
+                "warning",
+                "--schedule",
+                str(LOCAL_DIR / "celerybeat-schedule"),
+            ],
+        }
+        processes = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in commands.items()}  # noqa: S603
+        print(
+            f"\n  Turnstile is running on http://{host}:{port}/\n"
+            "  Staff (admin at /admin/): staff@turnstile.local / turnstile-staff\n"
+            "  Fans: fan1@turnstile.local ... fan5@turnstile.local / turnstile-fan\n"
+            "  Ctrl-C stops the site, the worker, beat, Redis and PostgreSQL.\n",
+            flush=True,
+        )
+        exit_code = 0
+        try:
+            while all(p.poll() is None for p in processes.values()):
+                time.sleep(0.5)
+            exit_code = 1
+            for name, p in processes.items():
+                if p.poll() is not None:
+                    print(
+                        f"[turnstile] {name} exited with {p.returncode}; stopping the rest", file=sys.stderr
+                    )
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for p in processes.values():
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            for p in processes.values():
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

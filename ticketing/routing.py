@@ -1,0 +1,3 @@
+"""WebSocket routes. Each app adds its consumers here as it gains them."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,14 @@
+"""Test settings: the real PostgreSQL and Redis from DATABASE_URL / REDIS_URL, Celery eager."""
+
+from ticketing.settings import *  # noqa: F403
+
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Each test gets a clean Redis database of its own (see conftest.py); keys carry a test prefix too.
+CACHES["default"]["KEY_PREFIX"] = "turnstile-test"  # noqa: F405
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "turnstile-test:asgi"  # noqa: F405
