@@ -26,7 +26,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
     """django-ratelimit's RATELIMIT_VIEW: a readable 429, JSON for API and htmx callers."""
     message = _("Too many requests. Please wait a minute and try again.")
-    wants_json = request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
+    wants_json = _is_api_request(request) or "application/json" in request.headers.get("Accept", "")
     if wants_json:
         response: HttpResponse = JsonResponse(
             error_body("RATE_LIMITED", message, {"retryAfter": RATE_LIMIT_RETRY_AFTER_SECONDS}), status=429
@@ -35,3 +35,21 @@ def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
         response = render(request, "429.html", {"message": message}, status=429)
     response["Retry-After"] = str(RATE_LIMIT_RETRY_AFTER_SECONDS)
     return response
+
+
+def _is_api_request(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api_request(request):
+        return JsonResponse(error_body("NOT_FOUND", _("Not found.")), status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Never leak a traceback; API clients still get the JSON error envelope."""
+    message = _("Something went wrong on our side. Please try again in a moment.")
+    if _is_api_request(request):
+        return JsonResponse(error_body("SERVER_ERROR", message), status=500)
+    return render(request, "500.html", status=500)

@@ -8,6 +8,9 @@ admin.site.site_header = "Turnstile staff"
 admin.site.site_title = "Turnstile staff"
 admin.site.index_title = "Events, seats, queues and bookings"
 
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,12 @@
+# Image for docker-compose.yml: web (daphne), worker and beat share it.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+RUN DEBUG=false SECRET_KEY=build-only-collectstatic-key-not-used-at-runtime-000 python manage.py collectstatic --noinput
+RUN useradd --create-home turnstile
+USER turnstile
+EXPOSE 8000
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "ticketing.asgi:application"]
