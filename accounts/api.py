@@ -1,0 +1,196 @@
+"""JWT auth for mobile clients, path- and JSON-compatible with the original Node service (camelCase)."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts.forms import PASSWORD_MAX_LENGTH
+from accounts.services import (
+    auth_token_revoke,
+    auth_tokens_issue,
+    auth_tokens_refresh,
+    user_authenticate,
+    user_create,
+)
+
+TAGS = ["auth"]
+TOKEN_MAX_LENGTH = 4096
+
+
+# --- Serializers ------------------------------------------------------------------------------------
+
+
+class PasswordField(serializers.CharField):
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("max_length", PASSWORD_MAX_LENGTH)
+        super().__init__(write_only=True, trim_whitespace=False, style={"input_type": "password"}, **kwargs)
+
+
+class RegisterInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = PasswordField()
+    firstName = serializers.CharField(source="first_name", max_length=150)
+    lastName = serializers.CharField(source="last_name", max_length=150)
+
+
+class LoginInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = PasswordField()
+
+
+class RefreshTokenInputSerializer(serializers.Serializer):
+    refreshToken = serializers.CharField(source="refresh_token", max_length=TOKEN_MAX_LENGTH)
+
+
+class UserOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    firstName = serializers.CharField(source="first_name")
+    lastName = serializers.CharField(source="last_name")
+
+
+class AuthTokensOutputSerializer(serializers.Serializer):
+    accessToken = serializers.CharField(source="access")
+    refreshToken = serializers.CharField(source="refresh")
+    tokenType = serializers.CharField(source="token_type", help_text="Always `Bearer`.")
+    expiresIn = serializers.IntegerField(
+        source="expires_in", help_text="Seconds until the access token expires."
+    )
+
+
+class AuthSessionOutputSerializer(AuthTokensOutputSerializer):
+    user = UserOutputSerializer()
+
+
+class AuthErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField(help_text="Per-field messages for VALIDATION_ERROR, else mostly empty.")
+
+
+class AuthErrorSerializer(serializers.Serializer):
+    error = AuthErrorDetailSerializer()
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(AuthErrorSerializer, description=description)
+
+
+_THROTTLED = _error("RATE_LIMITED: too many attempts from this address; see the Retry-After header.")
+_INVALID = _error("VALIDATION_ERROR: `details` maps each invalid field to its messages.")
+
+
+# --- Views ------------------------------------------------------------------------------------------
+
+
+class _PublicAuthApi(APIView):
+    # No authentication at all: a stale or broken Authorization header must not stop a log-in.
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+class RegisterApi(_PublicAuthApi):
+    @extend_schema(
+        tags=TAGS,
+        operation_id="auth_register",
+        summary="Create an account and log in",
+        request=RegisterInputSerializer,
+        responses={
+            201: AuthSessionOutputSerializer,
+            400: _INVALID,
+            409: _error("EMAIL_TAKEN: an account with this e-mail address (in any letter case) exists."),
+            429: _THROTTLED,
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RegisterInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_create(**serializer.validated_data)
+        tokens = auth_tokens_issue(user=user)
+        return Response(AuthSessionOutputSerializer(tokens).data, status=status.HTTP_201_CREATED)
+
+
+class LoginApi(_PublicAuthApi):
+    @extend_schema(
+        tags=TAGS,
+        operation_id="auth_login",
+        summary="Log in with e-mail and password",
+        request=LoginInputSerializer,
+        responses={
+            200: AuthSessionOutputSerializer,
+            400: _INVALID,
+            401: _error("INVALID_CREDENTIALS: wrong password, unknown e-mail or inactive account."),
+            429: _THROTTLED,
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = LoginInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_authenticate(request=request, **serializer.validated_data)
+        tokens = auth_tokens_issue(user=user)
+        return Response(AuthSessionOutputSerializer(tokens).data)
+
+
+class RefreshApi(_PublicAuthApi):
+    @extend_schema(
+        tags=TAGS,
+        operation_id="auth_refresh",
+        summary="Trade a refresh token for a new token pair",
+        description="The refresh token sent is revoked (rotation): it can be used once.",
+        request=RefreshTokenInputSerializer,
+        responses={
+            200: AuthTokensOutputSerializer,
+            400: _INVALID,
+            401: _error("TOKEN_INVALID: not a refresh token, expired, revoked or already used."),
+            429: _THROTTLED,
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RefreshTokenInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tokens = auth_tokens_refresh(**serializer.validated_data)
+        return Response(AuthTokensOutputSerializer(tokens).data)
+
+
+class LogoutApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=TAGS,
+        operation_id="auth_logout",
+        summary="Log out this device",
+        description="Revokes the given refresh token. The access token stays valid until it expires.",
+        request=RefreshTokenInputSerializer,
+        responses={
+            204: OpenApiResponse(description="The refresh token is revoked."),
+            400: _INVALID,
+            401: _error("Not authenticated, or TOKEN_INVALID: the refresh token is invalid or not yours."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RefreshTokenInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        auth_token_revoke(user=request.user, **serializer.validated_data)  # type: ignore[arg-type]
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProfileApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=TAGS,
+        operation_id="auth_profile",
+        summary="The logged-in user",
+        responses={200: UserOutputSerializer, 401: _error("NOT_AUTHENTICATED or AUTHENTICATION_FAILED.")},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(UserOutputSerializer(request.user).data)

@@ -1,0 +1,93 @@
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.generic import FormView
+from django_ratelimit.decorators import ratelimit
+
+from accounts.forms import AccountPasswordChangeForm, EmailAuthenticationForm, SignupForm
+from accounts.services import EmailTaken, WeakPassword, user_create
+
+# Per client address, on POST only: enough for typos, too few for password guessing.
+DEFAULT_AUTH_PAGES_RATE = "10/m"
+
+
+def auth_pages_rate(group: str, request: HttpRequest) -> str:
+    """Read at request time so a load test or a test can change it (`RATELIMIT_AUTH_PAGES`)."""
+    return getattr(settings, "RATELIMIT_AUTH_PAGES", DEFAULT_AUTH_PAGES_RATE)
+
+
+def _ratelimited(group: str):
+    return method_decorator(
+        ratelimit(group=group, key="ip", rate=auth_pages_rate, method="POST", block=True), name="dispatch"
+    )
+
+
+@_ratelimited("accounts.signup")
+@method_decorator(
+    [sensitive_post_parameters("password1", "password2"), csrf_protect, never_cache], "dispatch"
+)
+class SignupView(auth_views.RedirectURLMixin, FormView):
+    form_class = SignupForm
+    template_name = "accounts/signup.html"
+    next_page = settings.LOGIN_REDIRECT_URL
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            return HttpResponseRedirect(self.get_success_url())
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form: SignupForm) -> HttpResponse:
+        data = form.cleaned_data
+        try:
+            user = user_create(
+                email=data["email"],
+                password=data["password1"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+            )
+        except EmailTaken as exc:
+            form.add_error("email", exc.message)
+            return self.form_invalid(form)
+        except WeakPassword as exc:
+            form.add_error("password1", exc.details["password"])
+            return self.form_invalid(form)
+
+        login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(self.request, _("Welcome to Turnstile, %(name)s!") % {"name": user.display_name})
+        return HttpResponseRedirect(self.get_success_url())
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context[self.redirect_field_name] = self.get_redirect_url()
+        return context
+
+
+@_ratelimited("accounts.login")
+class LoginView(auth_views.LoginView):
+    authentication_form = EmailAuthenticationForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST only (Django refuses GET with 405), so a link or an image cannot log a fan out."""
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = AccountPasswordChangeForm
+    template_name = "accounts/password_change_form.html"
+    success_url = reverse_lazy("accounts:password_change_done")
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "accounts/password_change_done.html"
