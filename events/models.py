@@ -125,7 +125,9 @@ class SeatCategory(TimeStampedModel):
 
 class Seat(models.Model):
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="seats")
-    category = models.ForeignKey(SeatCategory, on_delete=models.PROTECT, related_name="seats")
+    # RESTRICT, not PROTECT: a category with seats cannot be deleted on its own, but deleting the
+    # event removes its categories and seats together (PROTECT would block that too).
+    category = models.ForeignKey(SeatCategory, on_delete=models.RESTRICT, related_name="seats")
     section = models.CharField(max_length=40)
     row = models.CharField(max_length=10)
     number = models.PositiveIntegerField()

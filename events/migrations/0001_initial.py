@@ -64,7 +64,7 @@ class Migration(migrations.Migration):
                 ('x', models.PositiveIntegerField(default=0)),
                 ('y', models.PositiveIntegerField(default=0)),
                 ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='seats', to='events.event')),
-                ('category', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='seats', to='events.seatcategory')),
+                ('category', models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='seats', to='events.seatcategory')),
             ],
             options={
                 'ordering': ['event', 'section', 'y', 'x', 'pk'],

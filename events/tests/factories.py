@@ -5,6 +5,7 @@ import factory
 from django.utils import timezone
 
 from events.models import Event, Seat, SeatCategory, Venue
+from events.services import CategoryRowRange, SeatMapSpec
 
 
 class VenueFactory(factory.django.DjangoModelFactory):
@@ -36,6 +37,7 @@ class EventFactory(factory.django.DjangoModelFactory):
             sale_closes_at=factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=1))
         )
         draft = factory.Trait(status=Event.Status.DRAFT)
+        cancelled = factory.Trait(status=Event.Status.CANCELLED)
 
 
 class SeatCategoryFactory(factory.django.DjangoModelFactory):
@@ -60,3 +62,30 @@ class SeatFactory(factory.django.DjangoModelFactory):
     number = factory.Sequence(lambda n: n + 1)
     x = factory.LazyAttribute(lambda seat: seat.number)
     y = 0
+
+
+def categories_for(event: Event) -> tuple[SeatCategory, SeatCategory, SeatCategory]:
+    """The demo's three price levels: (Platinum 12,500, Gold 7,500, Silver 2,500) INR."""
+    return (
+        SeatCategoryFactory(event=event, name="Platinum", price=Decimal("12500.00"), colour="#6d28d9"),
+        SeatCategoryFactory(event=event, name="Gold", price=Decimal("7500.00"), colour="#d4a017"),
+        SeatCategoryFactory(event=event, name="Silver", price=Decimal("2500.00"), colour="#9ca3af"),
+    )
+
+
+def seat_map_spec(
+    *,
+    sections: tuple[str, ...] = ("A", "B"),
+    rows_per_section: int = 25,
+    seats_per_row: int = 24,
+    category_rows: list[tuple[int, int, SeatCategory]],
+) -> SeatMapSpec:
+    return SeatMapSpec(
+        sections=list(sections),
+        rows_per_section=rows_per_section,
+        seats_per_row=seats_per_row,
+        category_rows=[
+            CategoryRowRange(first_row=first, last_row=last, category=category)
+            for first, last, category in category_rows
+        ],
+    )

@@ -1,0 +1,31 @@
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from events.models import Event
+from events.selectors import event_get_public, event_list_public, seat_availability_by_category
+
+
+@require_GET
+def event_list(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    events = event_list_public(now=now)
+    return render(request, "events/event_list.html", {"events": events, "now": now})
+
+
+@require_GET
+def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    now = timezone.now()
+    event = event_get_public(slug=slug)
+    if event is None:
+        raise Http404(_("No such event."))
+    context = {
+        "event": event,
+        "now": now,
+        "sale_phase": event.sale_phase(now),
+        "sale_phases": Event.SalePhase,
+        "categories": seat_availability_by_category(event=event, now=now),
+    }
+    return render(request, "events/event_detail.html", context)
