@@ -36,20 +36,28 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True}
 
 
+def _use_database(name: str) -> None:
+    """In the server process: talk to the test database (also when started with 'spawn')."""
+    from django.conf import settings
+
+    settings.DATABASES["default"]["NAME"] = name
+
+
 @pytest.fixture(scope="session")
 def asgi_live_server(django_db_setup, django_db_blocker):
     """A daphne process serving the whole ASGI app (HTTP + WebSockets) on the test database."""
-    from channels.testing.live import make_application, set_database_connection
+    from channels.testing.live import make_application
     from daphne.testing import DaphneProcess
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
     from django.db import connections
 
     with django_db_blocker.unblock():
+        test_database_name = connections["default"].settings_dict["NAME"]
         connections.close_all()  # the child process must not share our sockets
         process = DaphneProcess(
             "127.0.0.1",
             partial(make_application, static_wrapper=ASGIStaticFilesHandler),
-            setup=set_database_connection,
+            setup=partial(_use_database, test_database_name),
         )
         process.start()
         if not process.ready.wait(timeout=30):
@@ -60,7 +68,7 @@ def asgi_live_server(django_db_setup, django_db_blocker):
         process.join(10)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def base_url(asgi_live_server):
     """pytest-playwright's base_url: page.goto("/path") goes to the live server."""
     return asgi_live_server

@@ -9,7 +9,7 @@ FAN_PASSWORD = "a-long-fan-passphrase-42"
 
 def sign_up(page: Page, *, email: str, password: str = FAN_PASSWORD, first_name: str = "Asha") -> None:
     page.goto("/accounts/signup/")
-    page.get_by_label("Email").fill(email)
+    page.get_by_label("E-mail address").fill(email)
     page.get_by_label("First name").fill(first_name)
     page.get_by_label("Last name").fill("Fan")
     page.get_by_label("Password", exact=True).fill(password)
@@ -23,8 +23,8 @@ def log_out(page: Page) -> None:
 
 def log_in(page: Page, *, email: str, password: str = FAN_PASSWORD) -> None:
     page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in").click()
 
 

@@ -16,8 +16,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 class ApplicationError(Exception):
     """A business rule said no. Services raise these; views and the API turn them into responses."""
 
-    code = "APPLICATION_ERROR"
-    status_code = status.HTTP_400_BAD_REQUEST
+    code: str = "APPLICATION_ERROR"
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_message = _("The request could not be completed.")
 
     def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None) -> None:

@@ -12,3 +12,5 @@ STORAGES = {
 # Each test gets a clean Redis database of its own (see conftest.py); keys carry a test prefix too.
 CACHES["default"]["KEY_PREFIX"] = "turnstile-test"  # noqa: F405
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "turnstile-test:asgi"  # noqa: F405
+# Still argon2 (tests check the algorithm), at a cost that keeps thousands of sign-ups fast.
+PASSWORD_HASHERS = ["core.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405
