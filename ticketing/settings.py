@@ -144,7 +144,38 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Waiting room (queueing) -------------------------------------------------------------------
+
+# The admission job runs this often; each event still admits once per its own interval (a tick lock),
+# so keep this at most the shortest admission interval.
+QUEUE_TICK_SECONDS = env_int("QUEUE_TICK_SECONDS", 5)
+QUEUE_BROADCAST_SECONDS = env_int("QUEUE_BROADCAST_SECONDS", 5)
+QUEUE_EXPIRE_SECONDS = env_int("QUEUE_EXPIRE_SECONDS", 30)
+# The measured admission rate (for estimated waits) looks this far back.
+QUEUE_RATE_WINDOW_SECONDS = env_int("QUEUE_RATE_WINDOW_SECONDS", 300)
+# How long a request waits for another process rebuilding an event's queue from the database.
+QUEUE_REBUILD_WAIT_SECONDS = env_int("QUEUE_REBUILD_WAIT_SECONDS", 30)
+# API throttles of the queue (rates below, in REST_FRAMEWORK); off for load tests from one address.
+QUEUE_THROTTLE_ENABLE = env_bool("QUEUE_THROTTLE_ENABLE", env_bool("RATELIMIT_ENABLE", True))
+
+CELERY_BEAT_SCHEDULE: dict = {
+    "queue-admission-tick": {
+        "task": "queueing.tasks.admission_tick",
+        "schedule": float(QUEUE_TICK_SECONDS),
+        "options": {"expires": float(QUEUE_TICK_SECONDS)},
+    },
+    "queue-broadcast-status": {
+        "task": "queueing.tasks.broadcast_queue_status",
+        "schedule": float(QUEUE_BROADCAST_SECONDS),
+        "options": {"expires": float(QUEUE_BROADCAST_SECONDS)},
+    },
+    "queue-expire-passes": {
+        "task": "queueing.tasks.expire_admission_passes",
+        "schedule": float(QUEUE_EXPIRE_SECONDS),
+        "options": {"expires": float(QUEUE_EXPIRE_SECONDS)},
+    },
+}
 
 # --- Auth --------------------------------------------------------------------------------------
 
@@ -181,8 +212,17 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "auth": env_str("THROTTLE_AUTH", "20/minute"),
+        # Waiting room: new joins per fan (a fan already queued is never limited) and per address;
+        # reads (position, stats, leave) per fan and per address. Periods like "5/5min" are allowed.
+        "queue_join": env_str("THROTTLE_QUEUE_JOIN", "5/5min"),
+        "queue_join_ip": env_str("THROTTLE_QUEUE_JOIN_IP", "300/min"),
+        "queue_read": env_str("THROTTLE_QUEUE_READ", "60/min"),
+        "queue_read_ip": env_str("THROTTLE_QUEUE_READ_IP", "3000/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Trust X-Forwarded-For only from this many proxies in front of us; 0 means the socket address,
+    # so a client cannot dodge throttles by sending its own header.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
@@ -208,6 +248,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "PREPROCESSING_HOOKS": ["core.schema.drop_trailing_slash_aliases"],
 }
 
 # Rate limits (django-ratelimit on pages). Off switch for load tests from one address.

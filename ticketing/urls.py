@@ -19,5 +19,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("accounts.api_urls")),
     path("api/", include("events.api_urls")),
+    path("api/", include("queueing.api_urls")),
     path("", include("events.urls")),
 ]

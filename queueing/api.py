@@ -1,0 +1,159 @@
+"""JSON API of the waiting room (paths and names of the original Node service; JWT for mobile apps)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from events.models import Event
+from queueing.exceptions import NotInQueue
+from queueing.selectors import QueueState, QueueStatus, queue_event_get, queue_stats, queue_status
+from queueing.services import queue_join, queue_leave
+from queueing.throttles import QueueAddressThrottle, QueueUserThrottle
+
+TAGS = ["queue"]
+
+_ERROR = inline_serializer(
+    name="QueueError",
+    fields={
+        "error": inline_serializer(
+            name="QueueErrorBody",
+            fields={
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "details": serializers.DictField(),
+            },
+        )
+    },
+)
+
+
+class QueueJoinInputSerializer(serializers.Serializer):
+    eventId = serializers.IntegerField(min_value=1)
+
+
+class QueueStatusOutputSerializer(serializers.Serializer):
+    eventId = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["prequeue", "waiting", "admitted", "expired"])
+    position = serializers.IntegerField(allow_null=True, help_text="1 = next to be admitted.")
+    usersAhead = serializers.IntegerField(allow_null=True)
+    queueSize = serializers.IntegerField()
+    estimatedWaitTime = serializers.IntegerField(allow_null=True, help_text="Seconds.")
+    admissionExpiresAt = serializers.DateTimeField(required=False, help_text="Only when admitted.")
+
+
+class QueueStatsOutputSerializer(serializers.Serializer):
+    queueSize = serializers.IntegerField()
+    admittedActive = serializers.IntegerField()
+    admittedTotal = serializers.IntegerField()
+    admissionRatePerMinute = serializers.FloatField()
+    averageWaitTime = serializers.IntegerField(allow_null=True, help_text="Seconds.")
+
+
+def status_body(queue: QueueStatus) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "eventId": queue.event_id,
+        "status": queue.status,
+        "position": queue.position,
+        "usersAhead": queue.users_ahead,
+        "queueSize": queue.queue_size,
+        "estimatedWaitTime": queue.estimated_wait_seconds,
+    }
+    if queue.admission_expires_at is not None:
+        body["admissionExpiresAt"] = queue.admission_expires_at.isoformat()
+    return body
+
+
+def _event_from_path(event_id: str) -> Event:
+    if not event_id.isdigit():
+        raise serializers.ValidationError({"eventId": ["A valid integer is required."]})
+    return queue_event_get(event_id=int(event_id))
+
+
+class QueueReadApi(APIView):
+    throttle_classes = [QueueUserThrottle, QueueAddressThrottle]
+    throttle_scope = "queue_read"
+
+
+class QueueJoinApi(APIView):
+    # Only new joins count against the join limits: a fan already in line gets their place back.
+    throttle_classes: list = []
+    throttle_scope = "queue_join"
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Join the queue of an event",
+        request=QueueJoinInputSerializer,
+        responses={
+            201: QueueStatusOutputSerializer,
+            200: OpenApiResponse(QueueStatusOutputSerializer, description="Already queued: the same place."),
+            400: _ERROR,
+            401: _ERROR,
+            404: _ERROR,
+            409: OpenApiResponse(_ERROR, description="SALE_CLOSED"),
+            429: _ERROR,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = QueueJoinInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        event = queue_event_get(event_id=serializer.validated_data["eventId"])
+        if event.sale_phase() in (Event.SalePhase.UPCOMING, Event.SalePhase.ON_SALE):
+            current = queue_status(user=request.user, event=event)
+            if current is not None and current.status != QueueState.EXPIRED:
+                return Response(status_body(current), status=status.HTTP_200_OK)
+        for throttle in (QueueUserThrottle(), QueueAddressThrottle()):
+            if not throttle.allow_request(request, self):
+                self.throttled(request, throttle.wait())
+        joined = queue_join(user=request.user, event=event)
+        code = status.HTTP_200_OK if joined.already_in_queue else status.HTTP_201_CREATED
+        return Response(status_body(joined), status=code)
+
+
+class QueuePositionApi(QueueReadApi):
+    @extend_schema(
+        tags=TAGS,
+        summary="My place in the queue",
+        responses={200: QueueStatusOutputSerializer, 400: _ERROR, 401: _ERROR, 404: _ERROR, 429: _ERROR},
+    )
+    def get(self, request: Request, event_id: str) -> Response:
+        event = _event_from_path(event_id)
+        current = queue_status(user=request.user, event=event)
+        if current is None:
+            raise NotInQueue()
+        return Response(status_body(current))
+
+
+class QueueLeaveApi(QueueReadApi):
+    @extend_schema(
+        tags=TAGS,
+        summary="Leave the queue (gives up the place, or the admission pass)",
+        responses={204: None, 400: _ERROR, 401: _ERROR, 404: _ERROR, 429: _ERROR},
+    )
+    def delete(self, request: Request, event_id: str) -> Response:
+        queue_leave(user=request.user, event=_event_from_path(event_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class QueueStatsApi(QueueReadApi):
+    @extend_schema(
+        tags=TAGS,
+        summary="Queue statistics of an event",
+        responses={200: QueueStatsOutputSerializer, 400: _ERROR, 401: _ERROR, 404: _ERROR, 429: _ERROR},
+    )
+    def get(self, request: Request, event_id: str) -> Response:
+        stats = queue_stats(event=_event_from_path(event_id))
+        return Response(
+            {
+                "queueSize": stats.queue_size,
+                "admittedActive": stats.admitted_active,
+                "admittedTotal": stats.admitted_total,
+                "admissionRatePerMinute": stats.admission_rate_per_minute,
+                "averageWaitTime": stats.average_wait_seconds,
+            }
+        )

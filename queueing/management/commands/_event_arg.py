@@ -1,0 +1,12 @@
+from django.core.management.base import CommandError
+
+from events.models import Event
+
+
+def event_from_argument(value: str) -> Event:
+    """An event by primary key or slug."""
+    lookup = {"pk": int(value)} if value.isdigit() else {"slug": value}
+    try:
+        return Event.objects.get(**lookup)
+    except Event.DoesNotExist as exc:
+        raise CommandError(f"No event {value!r}.") from exc

@@ -1,0 +1,247 @@
+"""The live queue in Redis: key layout and the atomic scripts. No business rules, no database.
+
+Per event ``E`` (the ``{E}`` hash tag keeps one event's keys on one Redis Cluster slot, so the Lua
+scripts may touch them together):
+
+=====================  ======  ==================================================================
+key                    type    content
+=====================  ======  ==================================================================
+``q:{E}:meta``         hash    ``ready`` (sentinel: structures exist), ``opened`` (lottery ran),
+                               ``paused``. Missing after FLUSHALL / a Redis restart → rebuild.
+``q:{E}:seq``          string  the sequence counter (``INCR``): the only source of order
+``q:{E}:waiting``      zset    member user id, score sequence; position = ``ZRANK`` + 1
+``q:{E}:head``         string  the highest sequence admitted so far
+``q:{E}:admitted``     zset    member user id, score pass expiry (epoch seconds)
+``q:{E}:pre``          set     user ids in the pre-queue (before the sale opens)
+``q:{E}:pending``      hash    user id → sequence, popped by an admission not yet committed to
+                               PostgreSQL; the next admission finishes it (crash recovery)
+``q:{E}:log``          list    ``"<epoch>:<count>"`` per admission, newest first (measured rate)
+``q:{E}:stats``        hash    ``admitted_total``, ``wait_sum``, ``wait_count``
+``q:{E}:tick:<n>``     string  the exactly-once lock of admission tick ``n``
+``q:{E}:rebuild``      string  the lock of a rebuild from PostgreSQL
+=====================  ======  ==================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+
+from django_redis import get_redis_connection
+from redis import Redis
+from redis.commands.core import Script
+
+# How many admission log entries are kept: enough for a few minutes at the shortest sane interval.
+ADMISSION_LOG_LENGTH = 64
+
+JOIN_NOT_READY = -1
+JOIN_NOT_OPENED = -2
+JOIN_WAITING = 1
+JOIN_ADMITTED = 2
+
+ADMIT_NOT_READY = -1
+ADMIT_TICK_TAKEN = 0
+ADMIT_POPPED = 1
+
+
+@dataclass(frozen=True)
+class QueueKeys:
+    event_id: int
+
+    def _key(self, name: str) -> str:
+        return f"q:{{{self.event_id}}}:{name}"
+
+    @property
+    def meta(self) -> str:
+        return self._key("meta")
+
+    @property
+    def seq(self) -> str:
+        return self._key("seq")
+
+    @property
+    def waiting(self) -> str:
+        return self._key("waiting")
+
+    @property
+    def head(self) -> str:
+        return self._key("head")
+
+    @property
+    def admitted(self) -> str:
+        return self._key("admitted")
+
+    @property
+    def pre(self) -> str:
+        return self._key("pre")
+
+    @property
+    def pending(self) -> str:
+        return self._key("pending")
+
+    @property
+    def log(self) -> str:
+        return self._key("log")
+
+    @property
+    def stats(self) -> str:
+        return self._key("stats")
+
+    @property
+    def rebuild_lock(self) -> str:
+        return self._key("rebuild")
+
+    def tick_lock(self, tick: int) -> str:
+        return self._key(f"tick:{tick}")
+
+
+def redis_client() -> Redis:
+    return get_redis_connection("default")
+
+
+# Join if absent. Returns {JOIN_WAITING, sequence, rank, size, existed, log} for a queued fan,
+# {JOIN_ADMITTED, expiry, size} for a fan holding an unexpired pass, or a negative code.
+# A fan whose pass expired loses it here and joins at the back.
+_JOIN_LUA = """
+local meta = redis.call('HMGET', KEYS[1], 'ready', 'opened')
+if meta[1] ~= '1' then return {-1} end
+if meta[2] ~= '1' then return {-2} end
+local uid = ARGV[1]
+local expiry = redis.call('ZSCORE', KEYS[3], uid)
+if expiry then
+  if tonumber(expiry) > tonumber(ARGV[2]) then
+    return {2, expiry, redis.call('ZCARD', KEYS[2])}
+  end
+  redis.call('ZREM', KEYS[3], uid)
+end
+local seq = redis.call('ZSCORE', KEYS[2], uid)
+local existed = 1
+if not seq then
+  seq = redis.call('INCR', KEYS[4])
+  redis.call('ZADD', KEYS[2], seq, uid)
+  existed = 0
+end
+return {1, tostring(seq), redis.call('ZRANK', KEYS[2], uid), redis.call('ZCARD', KEYS[2]), existed,
+        redis.call('LRANGE', KEYS[5], 0, -1)}
+"""
+
+# Pop the next batch. With a tick lock (ARGV[5] == '1') at most one batch per tick ever pops.
+# The popped fans move to `admitted` and to `pending` in the same script, so a process dying before
+# its database commit leaves them in `pending` for the next admission to finish, never lost.
+_ADMIT_LUA = """
+if redis.call('HGET', KEYS[1], 'ready') ~= '1' then return {-1} end
+if ARGV[5] == '1' then
+  if not redis.call('SET', KEYS[8], '1', 'NX', 'EX', ARGV[4]) then return {0} end
+end
+local popped = redis.call('ZPOPMIN', KEYS[2], ARGV[1])
+local last = nil
+for i = 1, #popped, 2 do
+  redis.call('ZADD', KEYS[3], ARGV[2], popped[i])
+  redis.call('HSET', KEYS[5], popped[i], popped[i + 1])
+  last = popped[i + 1]
+end
+if last then
+  if tonumber(last) > tonumber(redis.call('GET', KEYS[4]) or '0') then redis.call('SET', KEYS[4], last) end
+  redis.call('HINCRBY', KEYS[7], 'admitted_total', #popped / 2)
+end
+local logged = #popped / 2
+if ARGV[5] == '1' then logged = ARGV[1] end
+redis.call('LPUSH', KEYS[6], ARGV[3] .. ':' .. logged)
+redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[6]) - 1)
+return {1, popped}
+"""
+
+# The last step of a rebuild: never move the counter backwards, keep fans whose admission is
+# still pending out of the waiting set, and mark the structures ready.
+_REBUILD_FINISH_LUA = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
+local pending = redis.call('HKEYS', KEYS[4])
+for _, uid in ipairs(pending) do
+  redis.call('ZREM', KEYS[2], uid)
+  redis.call('ZADD', KEYS[3], 'NX', ARGV[2], uid)
+end
+redis.call('HSET', KEYS[5], 'ready', '1', 'opened', ARGV[3], 'paused', ARGV[4])
+return #pending
+"""
+
+
+@cache
+def _script(source: str) -> Script:
+    return redis_client().register_script(source)
+
+
+def join_script() -> Script:
+    return _script(_JOIN_LUA)
+
+
+def admit_script() -> Script:
+    return _script(_ADMIT_LUA)
+
+
+def rebuild_finish_script() -> Script:
+    return _script(_REBUILD_FINISH_LUA)
+
+
+def run_join(keys: QueueKeys, *, user_id: int, now_epoch: float) -> list:
+    return join_script()(
+        keys=[keys.meta, keys.waiting, keys.admitted, keys.seq, keys.log],
+        args=[user_id, now_epoch],
+        client=redis_client(),
+    )
+
+
+def run_admit(
+    keys: QueueKeys,
+    *,
+    size: int,
+    expires_epoch: float,
+    now_epoch: float,
+    tick: int | None,
+    tick_lock_seconds: int,
+) -> list:
+    """Pop up to ``size`` fans atomically. Returns ``[ADMIT_POPPED, [uid, seq, uid, seq, ...]]``."""
+    return admit_script()(
+        keys=[
+            keys.meta,
+            keys.waiting,
+            keys.admitted,
+            keys.head,
+            keys.pending,
+            keys.log,
+            keys.stats,
+            keys.tick_lock(tick if tick is not None else 0),
+        ],
+        args=[
+            size,
+            expires_epoch,
+            now_epoch,
+            tick_lock_seconds,
+            "1" if tick is not None else "0",
+            ADMISSION_LOG_LENGTH,
+        ],
+        client=redis_client(),
+    )
+
+
+def parse_admission_log(raw: Iterable[bytes | str]) -> list[tuple[float, int]]:
+    """``[(epoch, count)]``, newest first."""
+    entries = []
+    for item in raw:
+        text = item.decode() if isinstance(item, bytes) else item
+        epoch, _, count = text.partition(":")
+        entries.append((float(epoch), int(count)))
+    return entries
+
+
+def as_int(value: bytes | str | int | None, default: int = 0) -> int:
+    if value is None:
+        return default
+    return int(float(value))
+
+
+def as_float(value: bytes | str | float | None, default: float = 0.0) -> float:
+    if value is None:
+        return default
+    return float(value)

@@ -1,0 +1,105 @@
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from events.tests.factories import EventFactory
+from queueing.redis_queue import QueueKeys, redis_client
+from queueing.selectors import QueueState, admission_pass_is_valid, queue_stats, queue_status
+from queueing.services import queue_admit_batch, queue_join, queue_leave, queue_rebuild_from_database
+
+
+@pytest.fixture
+def queue_in_progress(event, make_fans):
+    """Eight fans joined, one left, one batch of three admitted."""
+    fans = make_fans(8)
+    for fan in fans:
+        queue_join(user=fan, event=event)
+    queue_leave(user=fans[4], event=event)
+    queue_admit_batch(event=event)
+    return fans
+
+
+def _snapshot(event, fans):
+    return {
+        fan.pk: (status.status, status.position, status.sequence) if status else None
+        for fan in fans
+        for status in [queue_status(user=fan, event=event)]
+    }
+
+
+def test_flushing_redis_mid_queue_keeps_everybodys_place(event, queue_in_progress):
+    fans = queue_in_progress
+    before = _snapshot(event, fans)
+    stats_before = queue_stats(event=event)
+
+    redis_client().flushdb()
+
+    assert _snapshot(event, fans) == before
+    stats_after = queue_stats(event=event)
+    assert stats_after.head_sequence == stats_before.head_sequence == 3
+    assert (stats_after.queue_size, stats_after.admitted_active, stats_after.admitted_total) == (4, 3, 3)
+    assert admission_pass_is_valid(user=fans[0], event=event)
+
+
+def test_after_a_flush_the_next_join_still_goes_to_the_back(event, queue_in_progress, make_fans):
+    redis_client().flushdb()
+    (newcomer,) = make_fans(1)
+
+    joined = queue_join(user=newcomer, event=event)
+
+    assert joined.sequence == 9, "the sequence counter is restored, never reused"
+    assert joined.position == 5
+    assert queue_status(user=queue_in_progress[3], event=event).position == 1
+
+
+def test_after_a_flush_the_next_batch_continues_in_order(event, queue_in_progress):
+    redis_client().flushdb()
+
+    admitted = queue_admit_batch(event=event)
+
+    fans = queue_in_progress
+    assert admitted == [fans[3].pk, fans[5].pk, fans[6].pk]
+
+
+def test_the_prequeue_survives_a_flush(db, make_fans):
+    event = EventFactory(upcoming=True)
+    fans = make_fans(3)
+    for fan in fans:
+        queue_join(user=fan, event=event)
+
+    redis_client().flushdb()
+
+    assert [queue_status(user=fan, event=event).status for fan in fans] == [QueueState.PREQUEUE] * 3
+    assert queue_stats(event=event).prequeue_size == 3
+
+
+def test_an_expired_turn_is_not_restored_as_admitted(event, queue_in_progress):
+    fan = queue_in_progress[0]
+    fan.admission_passes.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    redis_client().flushdb()
+
+    assert not admission_pass_is_valid(user=fan, event=event)
+    assert queue_status(user=fan, event=event).status == QueueState.EXPIRED
+
+
+def test_a_rebuild_on_live_structures_changes_nobodys_place(event, queue_in_progress):
+    before = _snapshot(event, queue_in_progress)
+
+    restored = queue_rebuild_from_database(event=event)
+
+    assert restored == 4
+    assert _snapshot(event, queue_in_progress) == before
+
+
+def test_the_rebuild_command_restores_the_queue_by_slug(event, queue_in_progress, capsys):
+    before = _snapshot(event, queue_in_progress)
+    redis_client().delete(*redis_client().keys(f"q:{{{event.pk}}}:*"))
+
+    call_command("rebuild_queue", event.slug)
+
+    assert "4 fan(s) waiting" in capsys.readouterr().out
+    assert redis_client().zcard(QueueKeys(event.pk).waiting) == 4
+    assert _snapshot(event, queue_in_progress) == before
