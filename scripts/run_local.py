@@ -63,18 +63,24 @@ def main() -> int:
             "  Ctrl-C stops the site, the worker, beat, Redis and PostgreSQL.\n",
             flush=True,
         )
+        stop_requested = False
+
+        def request_stop(signum, frame):
+            nonlocal stop_requested
+            stop_requested = True
+
+        # Ctrl-C reaches the children too (same process group); here we only wait for them and clean up.
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
         exit_code = 0
         try:
-            while all(p.poll() is None for p in processes.values()):
+            while not stop_requested and all(p.poll() is None for p in processes.values()):
                 time.sleep(0.5)
-            exit_code = 1
-            for name, p in processes.items():
-                if p.poll() is not None:
-                    print(
-                        f"[turnstile] {name} exited with {p.returncode}; stopping the rest", file=sys.stderr
-                    )
-        except KeyboardInterrupt:
-            pass
+            if not stop_requested:
+                exit_code = 1
+                for name, p in processes.items():
+                    if p.poll() is not None:
+                        print(f"[turnstile] {name} exited ({p.returncode}); stopping", file=sys.stderr)
         finally:
             for p in processes.values():
                 if p.poll() is None:
