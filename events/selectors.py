@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import BooleanField, Count, Min, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from bookings.models import Booking, BookingItem, SeatHold
 from events.models import Event, Seat, SeatCategory
 from events.money import price_to_minor_units
 
@@ -42,20 +43,20 @@ class CategoryAvailability:
         return price_to_minor_units(self.price, self.currency)
 
 
-def _no_seats() -> QuerySet[Seat]:
-    # A real (always false) SQL condition rather than .none(): .none() inside an aggregate filter
-    # raises EmptyResultSet as soon as the annotation is reused in an expression or a HAVING clause.
-    return Seat.objects.filter(Value(False, output_field=BooleanField())).order_by()
-
-
 def seats_held(*, now: datetime | None = None, event_ids: Collection[int] | None = None) -> QuerySet[Seat]:
-    """Seats under an unexpired hold at `now`. No holds exist until the bookings app adds them."""
-    return _no_seats()
+    """Seats under an unexpired hold at `now` (expired hold rows count as free before any sweep)."""
+    holds = SeatHold.objects.filter(expires_at__gt=now or timezone.now()).order_by()
+    if event_ids is not None:
+        holds = holds.filter(event_id__in=event_ids)
+    return Seat.objects.filter(pk__in=holds.values("seat_id")).order_by()
 
 
 def seats_sold(*, event_ids: Collection[int] | None = None) -> QuerySet[Seat]:
-    """Seats on a confirmed booking. No bookings exist until the bookings app adds them."""
-    return _no_seats()
+    """Seats on a confirmed booking (an active line item: the seat is sold)."""
+    items = BookingItem.objects.filter(is_active=True, booking__status=Booking.Status.CONFIRMED).order_by()
+    if event_ids is not None:
+        items = items.filter(booking__event_id__in=event_ids)
+    return Seat.objects.filter(pk__in=items.values("seat_id")).order_by()
 
 
 def seats_unavailable(

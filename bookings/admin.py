@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from bookings.models import Booking, BookingItem, SeatHold
+from bookings.services import booking_cancel
+from core.exceptions import ApplicationError
+
+
+class ReadOnlyAdminMixin:
+    """Rows written only by the services: staff look, they do not edit."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class BookingItemInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = BookingItem
+    fields = ("seat", "category", "price", "is_active")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BookingItem]:
+        return super().get_queryset(request).select_related("seat", "category")
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    list_display = (
+        "reference",
+        "user",
+        "event",
+        "status",
+        "total_amount",
+        "currency",
+        "created_at",
+        "expires_at",
+    )
+    list_filter = ("status", "event")
+    list_select_related = ("user", "event")
+    search_fields = ("reference", "user__email")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-pk")
+    readonly_fields = (
+        "reference",
+        "user",
+        "event",
+        "status",
+        "total_amount",
+        "currency",
+        "expires_at",
+        "confirmed_at",
+        "cancelled_at",
+        "created_at",
+        "updated_at",
+    )
+    fields = readonly_fields
+    inlines = (BookingItemInline,)
+    actions = ("cancel_bookings",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("Cancel selected bookings (seats return to sale)"), permissions=["change"])
+    def cancel_bookings(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
+        cancelled = 0
+        for booking in queryset.order_by("pk"):
+            try:
+                booking_cancel(booking=booking, by_staff=True)
+            except ApplicationError as exc:
+                self.message_user(request, f"{booking.reference}: {exc.message}", messages.WARNING)
+            else:
+                cancelled += 1
+        if cancelled:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d booking cancelled; its seats are on sale again.",
+                    "%(count)d bookings cancelled; their seats are on sale again.",
+                    cancelled,
+                )
+                % {"count": cancelled},
+                messages.SUCCESS,
+            )
+
+
+@admin.register(SeatHold)
+class SeatHoldAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Current holds per event (filter by event); expired rows wait for the sweep and count as free."""
+
+    list_display = ("seat", "event", "user", "expires_at", "is_live", "booking")
+    list_filter = ("event",)
+    list_select_related = ("seat", "event", "user", "booking")
+    search_fields = ("user__email", "seat__section", "seat__row")
+    ordering = ("event", "seat_id")
+
+    @admin.display(description=_("live"), boolean=True)
+    def is_live(self, hold: SeatHold) -> bool:
+        return hold.expires_at > timezone.now()
