@@ -38,9 +38,16 @@ def browser_type_launch_args(browser_type_launch_args):
 
 def _use_database(name: str) -> None:
     """In the server process: talk to the test database (also when started with 'spawn')."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
     from django.conf import settings
 
     settings.DATABASES["default"]["NAME"] = name
+    # A forked server inherits asgiref's single-thread executor, but not its worker thread: once an
+    # async test in this process used it (database_sync_to_async), every consumer in the server
+    # would wait forever for that thread. Give the server a fresh executor.
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
 
 
 @pytest.fixture(scope="session")

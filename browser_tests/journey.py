@@ -32,3 +32,27 @@ def open_event(page: Page, *, event_name: str) -> None:
     page.goto("/")
     page.get_by_role("link", name=event_name).first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text(event_name)
+
+
+# --- Waiting room --------------------------------------------------------------------------------
+
+
+def join_queue(page: Page) -> None:
+    """On the event page: join the queue and arrive on the queue page."""
+    page.get_by_role("button", name="Join the queue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Waiting room")
+
+
+def expect_place_in_line(page: Page, position: int, *, timeout: float = 5000) -> None:
+    expect(page.locator('#queue-status [data-queue-field="position"]')).to_have_text(
+        f"{position:,}", timeout=timeout
+    )
+
+
+def expect_queue_updates(page: Page, *, mode: str, timeout: float = 5000) -> None:
+    """``mode`` is "live" (WebSocket) or "polling" (the fallback)."""
+    expect(page.locator(f'[data-queue-connection="{mode}"]')).to_be_attached(timeout=timeout)
+
+
+def expect_seat_map(page: Page, *, event_slug: str, timeout: float = 5000) -> None:
+    page.wait_for_url(f"**/events/{event_slug}/seats/", timeout=timeout)

@@ -20,6 +20,7 @@ from events.models import Event, Seat, SeatCategory, Venue
 from events.money import price_display
 from events.selectors import seat_availability_by_category, seat_categories_with_counts
 from events.services import seat_map_generate
+from queueing.selectors import queue_stats
 
 
 @admin.register(Venue)
@@ -44,14 +45,14 @@ class SeatCategoryInline(admin.TabularInline):
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
-    list_display = ("name", "venue", "starts_at", "sale_phase", "status", "seat_count")
+    list_display = ("name", "venue", "starts_at", "sale_phase", "status", "seat_count", "queue_summary")
     list_filter = ("status", "venue")
-    list_select_related = ("venue",)
+    list_select_related = ("venue", "queue_state")
     search_fields = ("name", "slug", "venue__name")
     prepopulated_fields = {"slug": ("name",)}
     date_hierarchy = "starts_at"
     inlines = (SeatCategoryInline,)
-    readonly_fields = ("seat_availability",)
+    readonly_fields = ("seat_availability", "queue_figures")
     fieldsets = (
         (None, {"fields": ("name", "slug", "venue", "description", "status")}),
         (_("Dates"), {"fields": ("starts_at", "sale_opens_at", "sale_closes_at")}),
@@ -66,6 +67,7 @@ class EventAdmin(admin.ModelAdmin):
                 )
             },
         ),
+        (_("Queue now"), {"fields": ("queue_figures",)}),
         (_("Seats"), {"fields": ("seat_availability",)}),
     )
 
@@ -123,6 +125,42 @@ class EventAdmin(admin.ModelAdmin):
             ),
         )
         return format_html('<table class="seat-availability">{}{}</table>', header, body)
+
+    # --- Queue figures (read-only; pause, resume and admit are actions on the event queue admin) ---
+
+    @admin.display(description=_("queue"))
+    def queue_summary(self, event: Event) -> str:
+        if not hasattr(event, "queue_state"):  # nobody has queued yet: no Redis read for this row
+            return "—"
+        stats = queue_stats(event=event)
+        summary = gettext("%(waiting)s waiting · %(admitted)s admitted") % {
+            "waiting": stats.queue_size + stats.prequeue_size,
+            "admitted": stats.admitted_active,
+        }
+        return f"{summary} · {gettext('paused')}" if stats.is_paused else summary
+
+    @admin.display(description=_("Queue figures"))
+    def queue_figures(self, event: Event) -> str:
+        if event.pk is None:
+            return gettext("The queue opens once the event is saved and published.")
+        stats = queue_stats(event=event)
+        rows = (
+            (_("Waiting in line"), stats.queue_size),
+            (_("In the pre-queue"), stats.prequeue_size),
+            (_("Admitted now (valid passes)"), stats.admitted_active),
+            (_("Admitted in total"), stats.admitted_total),
+            (
+                _("Admission rate (fans per minute; the configured one until measured)"),
+                stats.admission_rate_per_minute,
+            ),
+            (
+                _("Average wait (seconds)"),
+                "—" if stats.average_wait_seconds is None else stats.average_wait_seconds,
+            ),
+            (_("Admission paused"), gettext("yes") if stats.is_paused else gettext("no")),
+        )
+        body = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
+        return format_html('<table class="queue-figures">{}</table>', body)
 
     # --- Seat-map generator ------------------------------------------------------------------
 

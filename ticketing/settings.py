@@ -158,6 +158,25 @@ QUEUE_RATE_WINDOW_SECONDS = env_int("QUEUE_RATE_WINDOW_SECONDS", 300)
 QUEUE_REBUILD_WAIT_SECONDS = env_int("QUEUE_REBUILD_WAIT_SECONDS", 30)
 # API throttles of the queue (rates below, in REST_FRAMEWORK); off for load tests from one address.
 QUEUE_THROTTLE_ENABLE = env_bool("QUEUE_THROTTLE_ENABLE", env_bool("RATELIMIT_ENABLE", True))
+# Page rate limits of the queue per fan (django-ratelimit).
+QUEUE_PAGE_JOIN_RATE = env_str("QUEUE_PAGE_JOIN_RATE", "10/m")
+QUEUE_PAGE_STATUS_RATE = env_str("QUEUE_PAGE_STATUS_RATE", "120/m")
+# The lean ASGI path of POST /api/queue/join and GET /api/queue/position/<id> (queueing.fast_api);
+# off sends them through Django + DRF like every other endpoint. Events are cached there this long.
+QUEUE_FAST_PATH = env_bool("QUEUE_FAST_PATH", True)
+QUEUE_FAST_PATH_EVENT_SECONDS = float(env_str("QUEUE_FAST_PATH_EVENT_SECONDS", "1"))
+
+# --- Seat holds and bookings ---------------------------------------------------------------------
+
+# Expired holds and bookings are free for every read at once; this sweep tidies rows and notifies maps.
+BOOKING_SWEEP_SECONDS = env_int("BOOKING_SWEEP_SECONDS", 30)
+# API throttles of holds and bookings, per fan (rates like "60/min" or "5/5min"); off for load tests.
+BOOKING_THROTTLE_ENABLE = env_bool("BOOKING_THROTTLE_ENABLE", env_bool("RATELIMIT_ENABLE", True))
+BOOKING_THROTTLE_RATES = {
+    "holds": env_str("THROTTLE_HOLDS", "60/min"),
+    "bookings": env_str("THROTTLE_BOOKINGS", "20/min"),
+    "reads": env_str("THROTTLE_BOOKING_READS", "120/min"),
+}
 
 CELERY_BEAT_SCHEDULE: dict = {
     "queue-admission-tick": {
@@ -174,6 +193,16 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "queueing.tasks.expire_admission_passes",
         "schedule": float(QUEUE_EXPIRE_SECONDS),
         "options": {"expires": float(QUEUE_EXPIRE_SECONDS)},
+    },
+    "bookings-release-expired-holds": {
+        "task": "bookings.tasks.release_expired_holds",
+        "schedule": float(BOOKING_SWEEP_SECONDS),
+        "options": {"expires": float(BOOKING_SWEEP_SECONDS)},
+    },
+    "bookings-expire-bookings": {
+        "task": "bookings.tasks.expire_bookings",
+        "schedule": float(BOOKING_SWEEP_SECONDS),
+        "options": {"expires": float(BOOKING_SWEEP_SECONDS)},
     },
 }
 

@@ -20,5 +20,8 @@ urlpatterns = [
     path("api/", include("accounts.api_urls")),
     path("api/", include("events.api_urls")),
     path("api/", include("queueing.api_urls")),
+    path("api/", include("bookings.api_urls")),
+    path("", include("queueing.urls")),
+    path("", include("bookings.urls")),
     path("", include("events.urls")),
 ]

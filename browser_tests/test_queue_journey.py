@@ -1,0 +1,91 @@
+"""The fan joins the queue, watches the place move and lands on the seat map when admitted.
+
+The admissions run here, in the test process, on the same database and Redis as the live server;
+their messages cross the Redis channel layer to the server's sockets, as in production.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import Page, expect
+
+from accounts.tests.factories import UserFactory
+from browser_tests import journey
+from events.models import Event
+from queueing.services import queue_admit_batch, queue_join
+from queueing.tests.helpers import in_thread
+
+DEMO_EVENT_NAME = "Turnstile Live: Demo Night"
+DEMO_EVENT_SLUG = "turnstile-live-demo"
+FAN_EMAIL = "fan1@turnstile.local"
+FAN_PASSWORD = "turnstile-fan"
+
+# A WebSocket that never connects, as behind a proxy that blocks them.
+BLOCK_WEBSOCKETS = """
+window.WebSocket = function () {
+  var socket = this;
+  setTimeout(function () {
+    if (socket.onerror) { socket.onerror(new Event("error")); }
+    if (socket.onclose) { socket.onclose({ code: 1006 }); }
+  }, 10);
+};
+window.WebSocket.prototype.send = function () {};
+window.WebSocket.prototype.close = function () {};
+"""
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def demo_event() -> Event:
+    call_command("seed_demo", verbosity=0)
+    return Event.objects.get(slug=DEMO_EVENT_SLUG)
+
+
+def _run_outside_playwright(function, **kwargs):
+    # Playwright's sync API keeps an event loop running in this thread, and sending channel-layer
+    # messages (after the admission commits) needs a thread without one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(in_thread(function), **kwargs).result(timeout=10)
+
+
+def _fans_ahead(event: Event, count: int) -> None:
+    for number in range(count):
+        queue_join(user=UserFactory(email=f"early-bird-{number}@example.com"), event=event)
+
+
+def test_fan_joins_sees_the_place_move_and_lands_on_the_seat_map_when_admitted(page: Page, demo_event):
+    _fans_ahead(demo_event, 2)
+    journey.log_in(page, email=FAN_EMAIL, password=FAN_PASSWORD)
+    journey.open_event(page, event_name=DEMO_EVENT_NAME)
+
+    journey.join_queue(page)
+    journey.expect_place_in_line(page, 3)
+    expect(page.locator("#queue-status")).to_contain_text("People ahead of you")
+    journey.expect_queue_updates(page, mode="live")
+
+    _run_outside_playwright(queue_admit_batch, event=demo_event, size=1)
+    # Pushed over the socket: well before the 5-second poll (which is off while the socket is live).
+    journey.expect_place_in_line(page, 2, timeout=3000)
+    expect(page.locator('[data-queue-field="usersAhead"]')).to_have_text("1")
+
+    _run_outside_playwright(queue_admit_batch, event=demo_event, size=2)
+    journey.expect_seat_map(page, event_slug=DEMO_EVENT_SLUG, timeout=3000)
+
+
+def test_with_websockets_blocked_the_place_still_updates_by_polling(page: Page, demo_event):
+    page.add_init_script(BLOCK_WEBSOCKETS)
+    _fans_ahead(demo_event, 1)
+    journey.log_in(page, email=FAN_EMAIL, password=FAN_PASSWORD)
+    journey.open_event(page, event_name=DEMO_EVENT_NAME)
+
+    journey.join_queue(page)
+    journey.expect_place_in_line(page, 2)
+    journey.expect_queue_updates(page, mode="polling")
+
+    _run_outside_playwright(queue_admit_batch, event=demo_event, size=1)
+    journey.expect_place_in_line(page, 1, timeout=7000)
+
+    _run_outside_playwright(queue_admit_batch, event=demo_event, size=1)
+    journey.expect_seat_map(page, event_slug=DEMO_EVENT_SLUG, timeout=7000)

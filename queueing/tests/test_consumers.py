@@ -1,0 +1,298 @@
+"""The queue WebSocket against the real ASGI application and the real Redis channel layer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django.utils import timezone
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from events.tests.factories import EventFactory
+from queueing import consumers
+from queueing.notify import notify_queue_status, queue_event_group, queue_status_message
+from queueing.services import queue_admit_batch, queue_expire_passes, queue_join, queue_open_prequeue
+from ticketing.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = (b"origin", b"http://testserver")
+
+join = database_sync_to_async(queue_join)
+admit_batch = database_sync_to_async(queue_admit_batch)
+
+
+def _session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+@pytest.fixture
+async def open_socket():
+    """Open sockets to the real application; every one is closed after the test."""
+    opened: list[WebsocketCommunicator] = []
+
+    async def open_(event_id: int | str, *, user=None, query: str = "") -> WebsocketCommunicator:
+        headers = [ORIGIN]
+        if user is not None:
+            cookie = await database_sync_to_async(_session_cookie)(user)
+            headers.append((b"cookie", cookie))
+        path = f"/ws/queue/{event_id}/" + (f"?{query}" if query else "")
+        communicator = WebsocketCommunicator(application, path, headers=headers)
+        connected, _ = await communicator.connect()
+        assert connected
+        opened.append(communicator)
+        return communicator
+
+    yield open_
+    for communicator in opened:
+        await communicator.disconnect()
+
+
+async def _close_code(communicator: WebsocketCommunicator) -> int:
+    output = await communicator.receive_output(timeout=2)
+    assert output["type"] == "websocket.close"
+    return output["code"]
+
+
+async def _join_in_order(event, users) -> None:
+    for user in users:
+        await join(user=user, event=event)
+
+
+# --- Authentication and routing -------------------------------------------------------------------
+
+
+async def test_an_anonymous_socket_is_closed_with_4401(event, open_socket):
+    socket = await open_socket(event.pk)
+
+    assert await _close_code(socket) == consumers.CLOSE_UNAUTHENTICATED
+
+
+async def test_a_refresh_token_is_refused_where_an_access_token_is_expected(event, fan, open_socket):
+    refresh = await database_sync_to_async(RefreshToken.for_user)(fan)
+
+    socket = await open_socket(event.pk, query=f"token={refresh}")
+
+    assert await _close_code(socket) == consumers.CLOSE_UNAUTHENTICATED
+
+
+async def test_a_garbled_token_is_refused_even_with_a_valid_session(event, fan, open_socket):
+    socket = await open_socket(event.pk, user=fan, query="token=not-a-jwt")
+
+    assert await _close_code(socket) == consumers.CLOSE_UNAUTHENTICATED
+
+
+@pytest.mark.parametrize("event_id", ["999999", "abc"])
+async def test_an_unknown_event_is_closed_with_4404(event_id, fan, open_socket):
+    socket = await open_socket(event_id, user=fan)
+
+    assert await _close_code(socket) == consumers.CLOSE_UNKNOWN_EVENT
+
+
+async def test_a_draft_event_is_unknown(fan, open_socket):
+    draft = await database_sync_to_async(EventFactory)(draft=True)
+
+    socket = await open_socket(draft.pk, user=fan)
+
+    assert await _close_code(socket) == consumers.CLOSE_UNKNOWN_EVENT
+
+
+async def test_a_socket_from_a_foreign_origin_is_refused(event, fan):
+    communicator = WebsocketCommunicator(
+        application, f"/ws/queue/{event.pk}/", headers=[(b"origin", b"http://evil.example")]
+    )
+
+    connected, _ = await communicator.connect()
+
+    assert not connected
+
+
+# --- Exact status on connect ------------------------------------------------------------------------
+
+
+async def test_a_fan_logged_in_by_session_gets_the_exact_place_on_connect(event, fan, make_fans, open_socket):
+    await _join_in_order(event, [*await database_sync_to_async(make_fans)(4), fan])
+
+    socket = await open_socket(event.pk, user=fan)
+
+    assert await socket.receive_json_from(timeout=2) == {
+        "type": "status",
+        "eventId": event.pk,
+        "status": "waiting",
+        "position": 5,
+        "usersAhead": 4,
+        "queueSize": 5,
+        "estimatedWaitTime": 60,  # 4 ahead, batches of 3 every 30 s: the second batch
+        "progress": 0,
+        "isPaused": False,
+        "exact": True,
+    }
+
+
+async def test_a_mobile_client_authenticates_with_an_access_token_in_the_query_string(
+    event, fan, other_fan, open_socket
+):
+    await _join_in_order(event, [other_fan, fan])
+    access = await database_sync_to_async(lambda: str(RefreshToken.for_user(fan).access_token))()
+
+    socket = await open_socket(event.pk, query=f"token={access}")
+
+    message = await socket.receive_json_from(timeout=2)
+    assert (message["type"], message["position"], message["exact"]) == ("status", 2, True)
+
+
+async def test_a_fan_not_in_the_queue_is_told_so_and_the_socket_stays_open(event, fan, open_socket):
+    socket = await open_socket(event.pk, user=fan)
+
+    assert await socket.receive_json_from(timeout=2) == {"type": "not_in_queue", "eventId": event.pk}
+
+    await join(user=fan, event=event)
+    await socket.send_json_to({"action": "refresh"})
+    message = await socket.receive_json_from(timeout=2)
+    assert (message["status"], message["position"]) == ("waiting", 1)
+
+
+async def test_an_admitted_fan_gets_the_seat_map_address_on_connect(event, fan, open_socket):
+    await join(user=fan, event=event)
+    await admit_batch(event=event)
+
+    socket = await open_socket(event.pk, user=fan)
+
+    message = await socket.receive_json_from(timeout=2)
+    assert message["status"] == "admitted"
+    assert message["redirectUrl"] == f"/events/{event.slug}/seats/"
+    assert message["progress"] == 100
+    assert "expiresAt" in message
+
+
+# --- Live updates -----------------------------------------------------------------------------------
+
+
+async def test_the_head_broadcast_moves_the_place_without_reading_redis(event, fan, make_fans, open_socket):
+    await _join_in_order(event, [*await database_sync_to_async(make_fans)(4), fan])
+    socket = await open_socket(event.pk, user=fan)
+    await socket.receive_json_from(timeout=2)
+
+    # A broadcast that says three fans were let in, while Redis still has all five waiting: a socket
+    # that read Redis would still say 5.
+    broadcast = await database_sync_to_async(queue_status_message)(event=event)
+    await get_channel_layer().group_send(queue_event_group(event.pk), {**broadcast, "headSequence": 3})
+
+    message = await socket.receive_json_from(timeout=2)
+    assert (message["position"], message["usersAhead"], message["exact"]) == (2, 1, False)
+    assert message["estimatedWaitTime"] == 30
+    assert message["progress"] == 60
+
+
+async def test_a_real_admission_moves_the_waiting_fan_forward_and_refresh_is_exact(
+    event, fan, make_fans, open_socket
+):
+    await _join_in_order(event, [*await database_sync_to_async(make_fans)(4), fan])
+    socket = await open_socket(event.pk, user=fan)
+    await socket.receive_json_from(timeout=2)
+
+    await admit_batch(event=event)  # three fans ahead are let in; the broadcast follows the commit
+
+    moved = await socket.receive_json_from(timeout=2)
+    assert (moved["type"], moved["status"], moved["exact"]) == ("status", "waiting", False)
+    assert (moved["position"], moved["queueSize"]) == (2, 2)
+    assert await socket.receive_nothing(timeout=0.3)
+
+    await socket.send_json_to({"action": "refresh"})
+    exact = await socket.receive_json_from(timeout=2)
+    assert (exact["position"], exact["usersAhead"], exact["exact"]) == (2, 1, True)
+
+
+async def test_admission_reaches_the_admitted_fan_at_once_and_not_the_one_still_waiting(
+    event, fan, other_fan, open_socket
+):
+    await _join_in_order(event, [fan, other_fan])
+    admitted_socket = await open_socket(event.pk, user=fan)
+    waiting_socket = await open_socket(event.pk, user=other_fan)
+    await admitted_socket.receive_json_from(timeout=2)
+    await waiting_socket.receive_json_from(timeout=2)
+
+    await admit_batch(event=event, size=1)
+
+    message = await admitted_socket.receive_json_from(timeout=2)
+    pass_ = await database_sync_to_async(lambda: fan.admission_passes.get())()
+    assert message == {
+        "type": "admitted",
+        "eventId": event.pk,
+        "expiresAt": pass_.expires_at.isoformat(),
+        "redirectUrl": f"/events/{event.slug}/seats/",
+    }
+    assert await admitted_socket.receive_nothing(timeout=0.3)  # the status broadcast is not for them now
+    still_waiting = await waiting_socket.receive_json_from(timeout=2)
+    assert (still_waiting["type"], still_waiting["position"]) == ("status", 1)
+    assert await waiting_socket.receive_nothing(timeout=0.3)
+
+
+async def test_a_fan_whose_pass_runs_out_is_told(event, fan, open_socket):
+    await join(user=fan, event=event)
+    await admit_batch(event=event)
+    socket = await open_socket(event.pk, user=fan)
+    await socket.receive_json_from(timeout=2)
+
+    await database_sync_to_async(queue_expire_passes)(now=timezone.now() + timedelta(minutes=11))
+
+    assert await socket.receive_json_from(timeout=2) == {"type": "expired", "eventId": event.pk}
+
+
+async def test_a_prequeued_fan_learns_the_place_drawn_at_opening(fan, open_socket, monkeypatch):
+    monkeypatch.setattr(consumers, "OPENING_REFRESH_SPREAD_SECONDS", 0.0)
+    event = await database_sync_to_async(EventFactory)(upcoming=True, admission_batch_size=3)
+    await join(user=fan, event=event)
+    socket = await open_socket(event.pk, user=fan)
+    first = await socket.receive_json_from(timeout=2)
+    assert (first["status"], first["position"], first["queueSize"]) == ("prequeue", None, 1)
+
+    def open_sale() -> None:
+        event.sale_opens_at = timezone.now() - timedelta(seconds=1)
+        event.save(update_fields=["sale_opens_at"])
+        queue_open_prequeue(event=event)
+        notify_queue_status(event=event)  # what the beat broadcast sends every few seconds
+
+    await database_sync_to_async(open_sale)()
+
+    drawn = await socket.receive_json_from(timeout=2)
+    assert (drawn["status"], drawn["position"], drawn["exact"]) == ("waiting", 1, True)
+
+
+# --- Client messages --------------------------------------------------------------------------------
+
+
+async def test_unknown_actions_and_garbage_get_an_error_and_keep_the_socket(event, fan, open_socket):
+    await join(user=fan, event=event)
+    socket = await open_socket(event.pk, user=fan)
+    await socket.receive_json_from(timeout=2)
+
+    await socket.send_json_to({"action": "jump-the-queue"})
+    assert await socket.receive_json_from(timeout=2) == {"type": "error", "code": "unknown_action"}
+    await socket.send_to(text_data="{not json")
+    assert await socket.receive_json_from(timeout=2) == {"type": "error", "code": "unknown_action"}
+
+    await socket.send_json_to({"action": "refresh"})
+    assert (await socket.receive_json_from(timeout=2))["exact"] is True
+
+
+async def test_refreshes_are_limited_per_socket(event, fan, open_socket):
+    await join(user=fan, event=event)
+    socket = await open_socket(event.pk, user=fan)
+    await socket.receive_json_from(timeout=2)
+
+    for _ in range(consumers.REFRESHES_PER_WINDOW):
+        await socket.send_json_to({"action": "refresh"})
+        assert (await socket.receive_json_from(timeout=2))["type"] == "status"
+    await socket.send_json_to({"action": "refresh"})
+
+    refused = await socket.receive_json_from(timeout=2)
+    assert refused["type"] == "error"
+    assert refused["code"] == "refresh_too_often"
+    assert refused["retryAfter"] >= 1
