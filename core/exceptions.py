@@ -98,7 +98,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         detail = exc.detail
         message = str(detail.get("detail", exc.default_detail)) if isinstance(detail, dict) else str(detail)
         details = {}
-        if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
-            details = {"retryAfter": int(exc.wait)}
+        wait = getattr(exc, "wait", None)  # set on Throttled
+        if wait is not None:
+            details = {"retryAfter": int(wait)}
     response.data = error_body(_drf_code(exc), message, details)
     return response
