@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint format install install-dev bench browser-deps clean
+.PHONY: run test lint format install install-dev bench bench-deps browser-deps clean
 
 $(VENV)/.runtime-installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,9 +35,13 @@ format: install-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## Benchmarks (see docs/performance.md).
-bench: install-dev
+## Benchmarks (see docs/performance.md): `make bench`, or e.g. `make bench BENCH_ARGS="--quick"`.
+bench: install-dev bench-deps
 	$(PY) scripts/embedded_services.py -- $(PY) bench/run.py $(BENCH_ARGS)
+
+## wrk, the HTTP load generator of the benchmarks (Debian package; needs root).
+bench-deps:
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 
 ## Chromium for the browser tests (Debian package; needs root).
 browser-deps:

@@ -24,13 +24,18 @@ key                    type    content
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
+from django.conf import settings
 from django_redis import get_redis_connection
 from redis import Redis
-from redis.commands.core import Script
+from redis.asyncio import BlockingConnectionPool
+from redis.asyncio import Redis as AsyncRedis
+from redis.commands.core import AsyncScript, Script
 
 # How many admission log entries are kept: enough for a few minutes at the shortest sane interval.
 ADMISSION_LOG_LENGTH = 64
@@ -184,12 +189,63 @@ def rebuild_finish_script() -> Script:
     return _script(_REBUILD_FINISH_LUA)
 
 
+def _join_keys(keys: QueueKeys) -> list[str]:
+    return [keys.meta, keys.waiting, keys.admitted, keys.seq, keys.log]
+
+
 def run_join(keys: QueueKeys, *, user_id: int, now_epoch: float) -> list:
-    return join_script()(
-        keys=[keys.meta, keys.waiting, keys.admitted, keys.seq, keys.log],
-        args=[user_id, now_epoch],
-        client=redis_client(),
-    )
+    return join_script()(keys=_join_keys(keys), args=[user_id, now_epoch], client=redis_client())
+
+
+# --- asyncio (the API's fast path) ----------------------------------------------------------------
+# An asyncio Redis client belongs to one event loop: one client (and its scripts) per running loop.
+
+_ASYNC_CLIENTS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, tuple[AsyncRedis, dict[str, AsyncScript]]
+]
+_ASYNC_CLIENTS = weakref.WeakKeyDictionary()
+_ASYNC_MAX_CONNECTIONS = 64
+
+
+def _redis_url() -> str:
+    location = settings.CACHES["default"]["LOCATION"]
+    return str(location[0] if isinstance(location, list | tuple) else location)
+
+
+def _async_client_and_scripts() -> tuple[AsyncRedis, dict[str, AsyncScript]]:
+    loop = asyncio.get_running_loop()
+    entry = _ASYNC_CLIENTS.get(loop)
+    if entry is None:
+        # Requests beyond the pool's size wait for a free connection instead of failing.
+        pool = BlockingConnectionPool.from_url(_redis_url(), max_connections=_ASYNC_MAX_CONNECTIONS)
+        entry = (AsyncRedis(connection_pool=pool), {})
+        _ASYNC_CLIENTS[loop] = entry
+    return entry
+
+
+def async_redis_client() -> AsyncRedis:
+    """The asyncio client of the running event loop (same server and database as ``redis_client``)."""
+    return _async_client_and_scripts()[0]
+
+
+async def close_async_redis_client() -> None:
+    """Close the running loop's asyncio client (tests, benchmarks, shutdown)."""
+    entry = _ASYNC_CLIENTS.pop(asyncio.get_running_loop(), None)
+    if entry is not None:
+        await entry[0].aclose()
+        await entry[0].connection_pool.disconnect()
+
+
+def _async_script(source: str) -> AsyncScript:
+    client, scripts = _async_client_and_scripts()
+    if source not in scripts:
+        scripts[source] = client.register_script(source)
+    return scripts[source]
+
+
+async def arun_join(keys: QueueKeys, *, user_id: int, now_epoch: float) -> list:
+    """``run_join`` on the asyncio client: the same script, one round trip."""
+    return await _async_script(_JOIN_LUA)(keys=_join_keys(keys), args=[user_id, now_epoch])
 
 
 def run_admit(

@@ -6,6 +6,7 @@ Public interface (all keyword-only):
   (404 ``NOT_FOUND``) for unknown and draft events.
 - ``queue_status(user=..., event=...) -> QueueStatus | None`` — one fan's place; ``None`` when the fan
   is not in the queue (never joined, or left). One Redis round trip on the hot path.
+  ``aqueue_status`` is the same on the asyncio Redis client (the API's fast path).
 - ``queue_stats(event=...) -> QueueStats`` — queue size, admitted now / in total, rate, average wait,
   and the head sequence (what the event group broadcast carries).
 - ``admission_pass_is_valid(user=..., event=...) -> bool`` and ``admission_pass_for(...)`` — what seat
@@ -23,6 +24,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -30,7 +32,14 @@ from django.utils import timezone
 from events.models import Event
 from queueing.exceptions import EventNotFound
 from queueing.models import AdmissionPass, QueueEntry
-from queueing.redis_queue import QueueKeys, as_float, as_int, parse_admission_log, redis_client
+from queueing.redis_queue import (
+    QueueKeys,
+    as_float,
+    as_int,
+    async_redis_client,
+    parse_admission_log,
+    redis_client,
+)
 
 
 class QueueState:
@@ -134,26 +143,24 @@ def _epoch_to_datetime(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, tz=UTC)
 
 
-def queue_status(*, user, event: Event) -> QueueStatus | None:
-    keys = QueueKeys(event.pk)
-    user_id = str(user.pk)
-    for attempt in range(2):
-        pipe = redis_client().pipeline(transaction=False)
-        pipe.hget(keys.meta, "ready")
-        pipe.zscore(keys.admitted, user_id)
-        pipe.zscore(keys.waiting, user_id)
-        pipe.zrank(keys.waiting, user_id)
-        pipe.zcard(keys.waiting)
-        pipe.sismember(keys.pre, user_id)
-        pipe.scard(keys.pre)
-        pipe.lrange(keys.log, 0, -1)
-        ready, expiry, sequence, rank, size, in_pre, pre_size, raw_log = pipe.execute()
-        if ready is not None or attempt:
-            break
-        from queueing.services import queue_ensure_ready  # services import this module
+def _add_status_reads(pipe, keys: QueueKeys, user_id: str) -> None:
+    """The reads of one fan's place, queued on a pipeline (sync or asyncio): one round trip."""
+    pipe.hget(keys.meta, "ready")
+    pipe.zscore(keys.admitted, user_id)
+    pipe.zscore(keys.waiting, user_id)
+    pipe.zrank(keys.waiting, user_id)
+    pipe.zcard(keys.waiting)
+    pipe.sismember(keys.pre, user_id)
+    pipe.scard(keys.pre)
+    pipe.lrange(keys.log, 0, -1)
 
-        queue_ensure_ready(event=event)
 
+# The fan is nowhere in Redis: only PostgreSQL can tell an ended turn from "never joined".
+_NOT_IN_REDIS = object()
+
+
+def _status_from_reads(*, event: Event, reads: list) -> QueueStatus | object:
+    _ready, expiry, sequence, rank, size, in_pre, pre_size, raw_log = reads
     now_epoch = time.time()
     if expiry is not None:
         if float(expiry) > now_epoch:
@@ -183,11 +190,51 @@ def queue_status(*, user, event: Event) -> QueueStatus | None:
         )
     if in_pre:
         return QueueStatus(event_id=event.pk, status=QueueState.PREQUEUE, queue_size=pre_size)
+    return _NOT_IN_REDIS
+
+
+def _ended_turn_status(*, user, event: Event, queue_size: int) -> QueueStatus | None:
     # Not in Redis: an ended turn is only in PostgreSQL (swept, or its pass ran out before a rebuild).
     latest = QueueEntry.objects.filter(event=event, user=user).order_by("-pk").only("state").first()
     if latest is not None and latest.state in (QueueEntry.State.EXPIRED, QueueEntry.State.ADMITTED):
-        return QueueStatus(event_id=event.pk, status=QueueState.EXPIRED, queue_size=size)
+        return QueueStatus(event_id=event.pk, status=QueueState.EXPIRED, queue_size=queue_size)
     return None
+
+
+def queue_status(*, user, event: Event) -> QueueStatus | None:
+    keys = QueueKeys(event.pk)
+    user_id = str(user.pk)
+    for attempt in range(2):
+        pipe = redis_client().pipeline(transaction=False)
+        _add_status_reads(pipe, keys, user_id)
+        reads = pipe.execute()
+        if reads[0] is not None or attempt:
+            break
+        from queueing.services import queue_ensure_ready  # services import this module
+
+        queue_ensure_ready(event=event)
+
+    status = _status_from_reads(event=event, reads=reads)
+    if status is _NOT_IN_REDIS:
+        return _ended_turn_status(user=user, event=event, queue_size=reads[4])
+    return status  # type: ignore[return-value]
+
+
+async def aqueue_status(*, user, event: Event) -> QueueStatus | None:
+    """``queue_status`` on the asyncio Redis client, for the API's fast path: one round trip.
+
+    The rare cases that need PostgreSQL (structures to rebuild, a fan not in Redis) run the sync
+    selector in a thread, so there is one implementation of each.
+    """
+    pipe = async_redis_client().pipeline(transaction=False)
+    _add_status_reads(pipe, QueueKeys(event.pk), str(user.pk))
+    reads = await pipe.execute()
+    if reads[0] is None:
+        return await database_sync_to_async(queue_status)(user=user, event=event)
+    status = _status_from_reads(event=event, reads=reads)
+    if status is _NOT_IN_REDIS:
+        return await database_sync_to_async(_ended_turn_status)(user=user, event=event, queue_size=reads[4])
+    return status  # type: ignore[return-value]
 
 
 def queue_stats(*, event: Event) -> QueueStats:

@@ -5,6 +5,7 @@ Public interface (all keyword-only; call them outside a transaction — they com
 - ``queue_join(user=, event=) -> QueueStatus`` — idempotent; ``already_in_queue`` tells a new join
   (``False``) from a repeat (``True``). Raises ``SaleClosed`` (409) when the event is not on sale or
   upcoming. A fan holding a valid pass gets ``status == "admitted"``. Durable before it returns.
+  ``aqueue_join`` is the same for asyncio callers, with the PostgreSQL row group-committed.
 - ``queue_leave(user=, event=) -> None`` — raises ``NotInQueue`` (404) when the fan is not queued.
   Leaving after admission gives the pass up.
 - ``queue_open_prequeue(event=) -> int`` — the opening lottery, exactly once; returns how many
@@ -31,6 +32,7 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q, Sum
@@ -39,6 +41,7 @@ from django.utils import timezone
 from core.exceptions import Busy
 from events.models import Event
 from queueing import notify
+from queueing.batching import join_recorder
 from queueing.exceptions import NotInQueue, SaleClosed
 from queueing.models import AdmissionPass, EventQueue, QueueEntry
 from queueing.redis_queue import (
@@ -48,6 +51,7 @@ from queueing.redis_queue import (
     JOIN_NOT_OPENED,
     JOIN_NOT_READY,
     QueueKeys,
+    arun_join,
     parse_admission_log,
     rebuild_finish_script,
     redis_client,
@@ -114,39 +118,76 @@ def _join_fifo(*, user, event: Event) -> QueueStatus:
             queue_open_prequeue(event=event)
             continue
         if code == JOIN_ADMITTED:
-            return QueueStatus(
-                event_id=event.pk,
-                status=QueueState.ADMITTED,
-                queue_size=int(result[2]),
-                estimated_wait_seconds=0,
-                admission_expires_at=datetime.fromtimestamp(float(result[1]), tz=UTC),
-                already_in_queue=True,
-            )
-        _, raw_sequence, rank, size, existed, raw_log = result
-        sequence = int(raw_sequence)
+            return _admitted_join_status(event=event, result=result)
+        sequence = int(result[1])
         inserted = _insert_entry(
             event_id=event.pk, user_id=user.pk, sequence=sequence, state=QueueEntry.State.WAITING
         )
-        if not inserted and not existed:
+        if not inserted and not result[4]:
             return _reconcile_join(user=user, event=event, sequence=sequence)
-        measured = measured_rate_per_second(
-            log=parse_admission_log(raw_log),
-            interval_seconds=event.admission_interval_seconds,
-            now_epoch=time.time(),
-        )
-        return QueueStatus(
-            event_id=event.pk,
-            status=QueueState.WAITING,
-            sequence=sequence,
-            position=rank + 1,
-            users_ahead=rank,
-            queue_size=size,
-            estimated_wait_seconds=estimated_wait_seconds(
-                users_ahead=rank, event=event, measured_rate_per_second=measured
-            ),
-            already_in_queue=bool(existed),
-        )
+        return _waiting_join_status(event=event, result=result)
     raise Busy()
+
+
+def _admitted_join_status(*, event: Event, result: list) -> QueueStatus:
+    """The join script's answer for a fan holding an unexpired pass."""
+    return QueueStatus(
+        event_id=event.pk,
+        status=QueueState.ADMITTED,
+        queue_size=int(result[2]),
+        estimated_wait_seconds=0,
+        admission_expires_at=datetime.fromtimestamp(float(result[1]), tz=UTC),
+        already_in_queue=True,
+    )
+
+
+def _waiting_join_status(*, event: Event, result: list) -> QueueStatus:
+    """The join script's answer for a queued fan, once the place is recorded in PostgreSQL."""
+    _, raw_sequence, rank, size, existed, raw_log = result
+    measured = measured_rate_per_second(
+        log=parse_admission_log(raw_log),
+        interval_seconds=event.admission_interval_seconds,
+        now_epoch=time.time(),
+    )
+    return QueueStatus(
+        event_id=event.pk,
+        status=QueueState.WAITING,
+        sequence=int(raw_sequence),
+        position=rank + 1,
+        users_ahead=rank,
+        queue_size=size,
+        estimated_wait_seconds=estimated_wait_seconds(
+            users_ahead=rank, event=event, measured_rate_per_second=measured
+        ),
+        already_in_queue=bool(existed),
+    )
+
+
+async def aqueue_join(*, user, event: Event) -> QueueStatus:
+    """``queue_join`` for asyncio callers (the API's fast path): the same rules and answers.
+
+    The common case — the sale is on and the queue's Redis structures are in place — is one Redis
+    round trip and one row in a group commit (``queueing.batching``): many concurrent joins share one
+    INSERT and one COMMIT, and each caller gets its answer only after that commit (durable).
+    Everything else (pre-queue, rebuild, the opening lottery, reconciling with PostgreSQL) runs the
+    sync service in a thread.
+    """
+    phase = event.sale_phase()
+    if phase in (Event.SalePhase.NOT_PUBLISHED, Event.SalePhase.CLOSED):
+        raise SaleClosed()
+    if phase == Event.SalePhase.UPCOMING:
+        return await database_sync_to_async(queue_join)(user=user, event=event)
+    result = await arun_join(QueueKeys(event.pk), user_id=user.pk, now_epoch=time.time())
+    code = result[0]
+    if code in (JOIN_NOT_READY, JOIN_NOT_OPENED):  # nothing was written: the sync service does it all
+        return await database_sync_to_async(queue_join)(user=user, event=event)
+    if code == JOIN_ADMITTED:
+        return _admitted_join_status(event=event, result=result)
+    sequence = int(result[1])
+    inserted = await join_recorder().record(event_id=event.pk, user_id=user.pk, sequence=sequence)
+    if not inserted and not result[4]:
+        return await database_sync_to_async(_reconcile_join)(user=user, event=event, sequence=sequence)
+    return _waiting_join_status(event=event, result=result)
 
 
 def _reconcile_join(*, user, event: Event, sequence: int) -> QueueStatus:

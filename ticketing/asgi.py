@@ -13,11 +13,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from core.websocket import BrowserOriginValidator  # noqa: E402
+from queueing.fast_api import QueueFastPath  # noqa: E402
 from ticketing.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # The queue's hot API endpoints skip Django's stack (see queueing.fast_api); the rest is Django.
+        "http": QueueFastPath(django_asgi_app),
         "websocket": BrowserOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -1,0 +1,200 @@
+"""(a) Queue joins per second: in-process (the service) and through the HTTP API, then durability."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from bench.common import (
+    Result,
+    access_tokens,
+    create_event,
+    ensure_users,
+    log,
+    redis,
+    summarize_latencies,
+    write_tokens,
+)
+from bench.http_load import LoadResult, run_wrk
+from bench.servers import Server
+
+
+def _fans(user_ids: list[int]):
+    from accounts.models import User
+
+    return [User(pk=user_id) for user_id in user_ids]  # queue_join only needs the primary key
+
+
+def service_joins_sync(*, users: int, seconds: float) -> list[Result]:
+    """``queue_join`` called one after another in this process: one Lua script + one INSERT each."""
+    from queueing.services import queue_join
+
+    fans = _fans(ensure_users(users))
+    event = create_event("service-join-sync")
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+    for fan in fans:  # bounded by the number of fans and by the time
+        begin = time.perf_counter()
+        queue_join(user=fan, event=event)
+        latencies.append(time.perf_counter() - begin)
+        if begin > deadline:
+            break
+    elapsed = time.perf_counter() - started
+    stats = summarize_latencies(latencies)
+    durable = verify_durability(event=event, accepted_new=len(latencies))
+    rate = len(latencies) / elapsed
+    log(f"service join (sync): {rate:,.0f}/s, {stats}")
+    return [
+        Result(
+            "service join, sequential (queue_join)",
+            "joins/s",
+            f"{rate:,.0f}",
+            detail=f"{len(latencies):,} joins, p50 {stats['p50_ms']:.2f} ms, p99 {stats['p99_ms']:.2f} ms; "
+            f"{durable['summary']}",
+            extra={"rate": rate, **stats, "durability": durable},
+        )
+    ]
+
+
+def service_joins_async(*, users: int, seconds: float, concurrency: int) -> list[Result]:
+    """``aqueue_join`` from many coroutines in this process: the group-committed path the API uses."""
+    from queueing.batching import close_batchers
+    from queueing.redis_queue import close_async_redis_client
+    from queueing.services import aqueue_join
+
+    fans = _fans(ensure_users(users))
+    event = create_event("service-join-async")
+    latencies: list[float] = []
+
+    async def worker(queue: list, deadline: float) -> None:
+        while queue and time.perf_counter() < deadline:
+            fan = queue.pop()
+            begin = time.perf_counter()
+            await aqueue_join(user=fan, event=event)
+            latencies.append(time.perf_counter() - begin)
+
+    async def main() -> float:
+        pending = list(reversed(fans))
+        started = time.perf_counter()
+        deadline = started + seconds
+        await asyncio.gather(*(worker(pending, deadline) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+        await close_batchers()
+        await close_async_redis_client()
+        return elapsed
+
+    elapsed = asyncio.run(main())
+    stats = summarize_latencies(latencies)
+    durable = verify_durability(event=event, accepted_new=len(latencies))
+    rate = len(latencies) / elapsed
+    log(f"service join (async, {concurrency} coroutines): {rate:,.0f}/s, {stats}")
+    return [
+        Result(
+            f"service join, {concurrency} concurrent (aqueue_join, group commit)",
+            "joins/s",
+            f"{rate:,.0f}",
+            target="≥ 20,000",
+            met=rate >= 20_000,
+            detail=f"{len(latencies):,} joins, p50 {stats['p50_ms']:.2f} ms, p99 {stats['p99_ms']:.2f} ms; "
+            f"{durable['summary']}",
+            extra={"rate": rate, **stats, "durability": durable},
+        )
+    ]
+
+
+def verify_durability(*, event, accepted_new: int) -> dict:
+    """Every place Redis handed out has its PostgreSQL row with the same sequence, and there are at
+    least as many rows as new joins answered 201 (each 201 is a distinct fan)."""
+    from queueing.models import QueueEntry
+    from queueing.redis_queue import QueueKeys
+
+    rows = dict(
+        QueueEntry.objects.filter(event=event, state=QueueEntry.State.WAITING).values_list(
+            "user_id", "sequence"
+        )
+    )
+    in_redis = {
+        int(member): int(score)
+        for member, score in redis().zrange(QueueKeys(event.pk).waiting, 0, -1, withscores=True)
+    }
+    missing = [user_id for user_id, seq in in_redis.items() if rows.get(user_id) != seq]
+    ok = not missing and len(rows) >= accepted_new
+    summary = (
+        f"durable: {len(rows):,} rows in PostgreSQL for {accepted_new:,} accepted new joins, "
+        f"{len(missing)} Redis places without their row → {'OK' if ok else 'FAILED'}"
+    )
+    return {
+        "ok": ok,
+        "rows": len(rows),
+        "accepted_new": accepted_new,
+        "missing": len(missing),
+        "summary": summary,
+    }
+
+
+def http_joins(
+    server: Server, *, users: int, seconds: float, connections: int, label: str, warmup_seconds: float = 3
+) -> list[Result]:
+    user_ids = ensure_users(users)
+    tokens_file = write_tokens("join", access_tokens(user_ids))
+    if warmup_seconds:
+        warm = create_event("http-join-warmup")
+        run_wrk(
+            url=server.base_url,
+            tokens_file=tokens_file,
+            method="POST",
+            path="/api/queue/join",
+            body=json.dumps({"eventId": warm.pk}),
+            seconds=warmup_seconds,
+            connections=connections,
+        )
+    event = create_event("http-join")
+    cpu_before, wall_before = server.cpu_seconds(), time.monotonic()
+    load = run_wrk(
+        url=server.base_url,
+        tokens_file=tokens_file,
+        method="POST",
+        path="/api/queue/join",
+        body=json.dumps({"eventId": event.pk}),
+        seconds=seconds,
+        connections=connections,
+    )
+    cpu = (server.cpu_seconds() - cpu_before) / (time.monotonic() - wall_before)
+    time.sleep(0.5)
+    durable = verify_durability(event=event, accepted_new=load.statuses.get(201, 0))
+    log(f"HTTP join [{label}]: {load.describe()}; {durable['summary']}")
+    return [_http_result(f"HTTP POST /api/queue/join [{label}]", "joins/s", load, cpu, durable=durable)]
+
+
+def _http_result(
+    scenario: str, metric: str, load: LoadResult, cpu: float, *, durable: dict | None = None
+) -> Result:
+    rate = load.ok_per_second
+    met = rate >= 2200 and load.latency_ms["p99"] < 50 and load.failed == 0
+    if durable is not None:
+        met = met and durable["ok"]
+    detail = (
+        f"p50 {load.latency_ms['p50']:.1f} ms, p99 {load.latency_ms['p99']:.1f} ms, "
+        f"{load.requests:,} requests in {load.seconds:.1f}s, statuses {load.statuses}, "
+        f"failed {load.failed}, {load.connections} connections, server CPU {cpu * 100:.0f}%"
+    )
+    if durable is not None:
+        detail += f"; {durable['summary']}"
+    return Result(
+        scenario,
+        metric,
+        f"{rate:,.0f}",
+        target="≥ 2,200/s, p99 < 50 ms",
+        met=met,
+        detail=detail,
+        extra={
+            "rate": rate,
+            "latency_ms": load.latency_ms,
+            "statuses": load.statuses,
+            "errors": load.errors,
+            "server_cpu": cpu,
+            "durability": durable,
+        },
+    )

@@ -1,0 +1,176 @@
+"""(b) Position lookups with a big queue, and (c) Redis memory per queued fan.
+
+The big queue is loaded in bulk, not through a million service calls: the users and queue entries with
+COPY, the waiting sorted set with pipelined ZADDs, exactly the layout ``queueing.redis_queue`` documents.
+It is kept between runs (found again by its name and size).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+from bench.common import (
+    Result,
+    access_tokens,
+    create_event,
+    ensure_users,
+    log,
+    redis,
+    summarize_latencies,
+    write_tokens,
+)
+from bench.http_load import run_wrk
+from bench.joins import _http_result
+from bench.servers import Server
+
+_ZADD_CHUNK = 10_000
+
+
+def big_queue(*, fans: int):
+    """An on-sale event with ``fans`` waiting (sequence 1..fans), in PostgreSQL and Redis."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from events.models import Event
+    from queueing.models import QueueEntry
+    from queueing.redis_queue import QueueKeys
+
+    name = f"positions-{fans}"
+    client = redis()
+    for event in Event.objects.filter(name=name).order_by("-pk"):
+        keys = QueueKeys(event.pk)
+        in_db = QueueEntry.objects.filter(event=event, state=QueueEntry.State.WAITING).count()
+        if in_db == fans and client.zcard(keys.waiting) == fans and client.hget(keys.meta, "ready"):
+            return event, None
+    user_ids = ensure_users(fans)
+    event = create_event(name)
+    keys = QueueKeys(event.pk)
+    started = time.monotonic()
+    now = timezone.now()
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(
+            "COPY queueing_queueentry (event_id, user_id, sequence, state, joined_at) FROM STDIN"
+        ) as copy,
+    ):
+        for sequence, user_id in enumerate(user_ids, start=1):
+            copy.write_row((event.pk, user_id, sequence, "waiting", now))
+    copied = time.monotonic()
+    memory_before = int(client.info("memory")["used_memory"])
+    pipe = client.pipeline(transaction=False)
+    for start in range(0, fans, _ZADD_CHUNK):
+        chunk = user_ids[start : start + _ZADD_CHUNK]
+        pipe.zadd(keys.waiting, {str(user_id): start + offset + 1 for offset, user_id in enumerate(chunk)})
+        if len(pipe) >= 20:
+            pipe.execute()
+    pipe.set(keys.seq, fans)
+    pipe.execute()
+    memory_after = int(client.info("memory")["used_memory"])
+    log(
+        f"queued {fans:,} fans for event {event.pk}: COPY {copied - started:.1f}s, "
+        f"ZADD {time.monotonic() - copied:.1f}s"
+    )
+    return event, (memory_after - memory_before)
+
+
+def position_lookups_in_process(*, event, fans: int, samples: int) -> list[Result]:
+    """``queue_status`` (the selector behind the API) for random fans of the big queue."""
+    from accounts.models import User
+    from queueing.selectors import queue_status
+
+    user_ids = ensure_users(fans)
+    picks = random.sample(user_ids, min(samples, len(user_ids)))
+    latencies = []
+    deadline = time.perf_counter() + 30
+    for user_id in picks:
+        begin = time.perf_counter()
+        status = queue_status(user=User(pk=user_id), event=event)
+        latencies.append(time.perf_counter() - begin)
+        assert status is not None
+        assert status.position is not None
+        if begin > deadline:
+            break
+    stats = summarize_latencies(latencies)
+    log(f"queue_status with {fans:,} queued: {stats}")
+    return [
+        Result(
+            f"position lookup in process (queue_status), {fans:,} queued",
+            "p99 ms",
+            f"{stats['p99_ms']:.2f}",
+            target="< 1 ms",
+            met=stats["p99_ms"] < 1,
+            detail=f"{len(latencies):,} lookups of random fans, p50 {stats['p50_ms']:.2f} ms",
+            extra=stats,
+        )
+    ]
+
+
+def http_positions(
+    server: Server, *, event, fans: int, token_users: int, seconds: float, connections: int, label: str
+) -> list[Result]:
+    """GET /api/queue/position/<event> with tokens of fans spread over the whole queue."""
+    user_ids = ensure_users(fans)
+    picks = random.sample(user_ids, min(token_users, len(user_ids)))
+    tokens_file = write_tokens("position", access_tokens(picks))
+    path = f"/api/queue/position/{event.pk}"
+    run_wrk(
+        url=server.base_url,
+        tokens_file=tokens_file,
+        method="GET",
+        path=path,
+        seconds=3,
+        connections=connections,
+    )
+    cpu_before, wall_before = server.cpu_seconds(), time.monotonic()
+    load = run_wrk(
+        url=server.base_url,
+        tokens_file=tokens_file,
+        method="GET",
+        path=path,
+        seconds=seconds,
+        connections=connections,
+    )
+    cpu = (server.cpu_seconds() - cpu_before) / (time.monotonic() - wall_before)
+    log(f"HTTP position [{label}]: {load.describe()}")
+    return [_http_result(f"HTTP GET /api/queue/position [{label}], {fans:,} queued", "reads/s", load, cpu)]
+
+
+def redis_memory(*, event, fans: int, populate_delta: int | None, joined_event=None) -> list[Result]:
+    """Bytes of Redis per queued fan: the waiting set's MEMORY USAGE and, when the big queue was just
+    loaded, the growth of INFO used_memory while loading it."""
+    from queueing.redis_queue import QueueKeys
+
+    client = redis()
+    usage = int(client.memory_usage(QueueKeys(event.pk).waiting, samples=0))
+    per_fan = usage / fans
+    detail = f"MEMORY USAGE of the waiting set (SAMPLES 0): {usage / 2**20:,.1f} MiB for {fans:,} fans"
+    if populate_delta is not None:
+        detail += f"; INFO used_memory grew {populate_delta / fans:,.0f} B/fan while loading"
+    results = [
+        Result(
+            f"Redis memory per queued fan ({fans:,} queued)",
+            "bytes/fan",
+            f"{per_fan:,.0f}",
+            target="≤ 200",
+            met=per_fan <= 200,
+            detail=detail,
+            extra={"usage": usage, "per_fan": per_fan, "populate_delta": populate_delta},
+        )
+    ]
+    if joined_event is not None:
+        keys = QueueKeys(joined_event.pk)
+        count = client.zcard(keys.waiting)
+        if count:
+            joined_usage = int(client.memory_usage(keys.waiting, samples=0))
+            results.append(
+                Result(
+                    f"Redis memory per queued fan ({count:,} joined through the join script)",
+                    "bytes/fan",
+                    f"{joined_usage / count:,.0f}",
+                    target="≤ 200",
+                    met=joined_usage / count <= 200,
+                    detail="MEMORY USAGE of the waiting set (SAMPLES 0)",
+                )
+            )
+    return results

@@ -1,0 +1,178 @@
+"""Turnstile benchmarks: one command, a table of results (see docs/performance.md).
+
+    python bench/run.py                      # everything (about 10 minutes)
+    python bench/run.py --quick              # smaller and shorter (about 2 minutes)
+    python bench/run.py --only http-join,position --server uvicorn --workers 2
+
+Scenarios (``--only``, comma-separated): service-join, http-join, position, memory, admit-ws, idle-ws.
+Everything runs against 127.0.0.1, on a dedicated database and Redis database (bench/common.py), and
+every load loop is bounded in count and in time. Results also go to bench/results/latest.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+# The repository root, not bench/, first on the path: bench's modules are imported as ``bench.*``.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from bench.common import RESULTS_DIR, Result, log, setup_django  # noqa: E402
+
+SCENARIOS = ["service-join", "http-join", "position", "memory", "admit-ws", "idle-ws"]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller queue, shorter runs")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
+    parser.add_argument("--server", default="uvicorn", choices=["uvicorn", "daphne"], help="HTTP server")
+    parser.add_argument("--workers", type=int, default=2, help="server processes (uvicorn)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--seconds", type=float, default=None, help="duration of each HTTP load run")
+    parser.add_argument("--fans", type=int, default=None, help="fans queued for the position test")
+    parser.add_argument("--join-users", type=int, default=None, help="distinct fans for the join tests")
+    parser.add_argument("--ws-counts", default=None, help="idle WebSocket counts to try, e.g. 5000,10000")
+    parser.add_argument("--label", default=None, help="label of the HTTP rows (default: server/workers)")
+    parser.add_argument(
+        "--drf", action="store_true", help="QUEUE_FAST_PATH=false: serve joins and positions through DRF"
+    )
+    args = parser.parse_args(argv)
+    args.only = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = set(args.only) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    args.seconds = args.seconds or (5 if args.quick else 15)
+    args.fans = args.fans or (100_000 if args.quick else 1_000_000)
+    args.join_users = args.join_users or (20_000 if args.quick else 60_000)
+    args.ws_counts = [
+        int(n) for n in (args.ws_counts or ("1000" if args.quick else "5000,10000,15000")).split(",")
+    ]
+    args.label = args.label or (f"{args.server} x{args.workers}" if args.server == "uvicorn" else args.server)
+    args.label += ", DRF views" if args.drf else ", fast path"
+    return args
+
+
+def run(args: argparse.Namespace) -> list[Result]:
+    setup_django()
+    from bench import joins, positions
+    from bench.common import redis
+    from bench.servers import running_server
+
+    redis().flushdb()  # the benchmark's own Redis database only
+    results: list[Result] = []
+    joined_event = None
+    workers = args.workers if args.server == "uvicorn" else 1
+
+    if "service-join" in args.only:
+        service_users = min(args.join_users, 20_000)
+        results += joins.service_joins_sync(users=service_users, seconds=args.seconds)
+        results += joins.service_joins_async(users=args.join_users, seconds=args.seconds, concurrency=200)
+
+    big_event, populate_delta = None, None
+    if {"position", "memory"} & set(args.only):
+        big_event, populate_delta = positions.big_queue(fans=args.fans)
+
+    if {"http-join", "position"} & set(args.only):
+        server_env = {"QUEUE_FAST_PATH": "false" if args.drf else "true"}
+        with running_server(args.server, workers=workers, extra_env=server_env) as server:
+            if "http-join" in args.only:
+                results += joins.http_joins(
+                    server,
+                    users=args.join_users,
+                    seconds=args.seconds,
+                    connections=args.connections,
+                    label=args.label,
+                )
+            if "position" in args.only:
+                results += positions.position_lookups_in_process(
+                    event=big_event, fans=args.fans, samples=5000
+                )
+                results += positions.http_positions(
+                    server,
+                    event=big_event,
+                    fans=args.fans,
+                    token_users=20_000,
+                    seconds=args.seconds,
+                    connections=args.connections,
+                    label=args.label,
+                )
+
+    if "memory" in args.only:
+        from events.models import Event
+
+        joined_event = Event.objects.filter(name__startswith="service-join").order_by("-pk").first()
+        results += positions.redis_memory(
+            event=big_event, fans=args.fans, populate_delta=populate_delta, joined_event=joined_event
+        )
+
+    if {"admit-ws", "idle-ws"} & set(args.only):
+        from bench import ws_bench
+
+        if "admit-ws" in args.only:
+            results += ws_bench.admit_and_notify(server_kind=args.server, workers=workers, sockets=50)
+        if "idle-ws" in args.only:
+            results += ws_bench.idle_sockets(counts=args.ws_counts)
+    return results
+
+
+def render_table(results: list[Result]) -> str:
+    header = "| scenario | metric | value | target | met |\n|---|---|---|---|---|\n"
+    rows = []
+    for result in results:
+        met = "" if result.met is None else ("yes" if result.met else "**no**")
+        rows.append(f"| {result.scenario} | {result.metric} | {result.value} | {result.target} | {met} |")
+    details = "\n".join(f"- {result.scenario}: {result.detail}" for result in results if result.detail)
+    return header + "\n".join(rows) + "\n\n" + details + "\n"
+
+
+def machine_description() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()
+    return (
+        f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, "
+        f"load average before the run {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}"
+    )
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    machine = machine_description()
+    started = time.monotonic()
+    command = "python bench/run.py " + " ".join(argv)
+    log(f"{command.strip()} on {machine}")
+    results = run(args)
+    table = render_table(results)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = f"`{command.strip()}` — {stamp}, {machine}, took {time.monotonic() - started:.0f}s\n\n{table}"
+    print(text)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / "latest.md").write_text(text)
+    (RESULTS_DIR / "latest.json").write_text(
+        json.dumps(
+            {"command": command, "date": stamp, "machine": machine, "results": [asdict(r) for r in results]},
+            indent=2,
+            default=str,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

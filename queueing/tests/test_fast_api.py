@@ -1,0 +1,338 @@
+"""The lean ASGI path of the two hot queue endpoints answers exactly what the DRF views answer.
+
+Requests go through ``QueueFastPath`` in front of Django's ASGI application (what ``ticketing.asgi``
+serves), on a transactional database: the fast path writes and reads with its own connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.core.asgi import get_asgi_application
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import User
+from conftest import jwt_client_for
+from events.tests.factories import EventFactory
+from queueing.batching import close_batchers, join_recorder
+from queueing.fast_api import QueueFastPath
+from queueing.models import QueueEntry
+from queueing.redis_queue import close_async_redis_client, redis_client
+from queueing.services import (
+    aqueue_join,
+    queue_admit_batch,
+    queue_ensure_ready,
+    queue_join,
+    queue_open_prequeue,
+)
+from queueing.tests.helpers import in_thread
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+APP = QueueFastPath(get_asgi_application())
+
+
+class Answer:
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self):
+        return json.loads(self.body)
+
+
+async def _call(method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(name.lower().encode(), value.encode()) for name, value in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+    received = False
+    messages = []
+
+    async def receive():
+        nonlocal received
+        if received:  # the client stays connected (Django stops a request whose client left)
+            await asyncio.Event().wait()
+        received = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        messages.append(message)
+
+    try:
+        await APP(scope, receive, send)
+    finally:  # each call runs in its own event loop: close what the fast path opened in it
+        await close_batchers()
+        await close_async_redis_client()
+    start = next(m for m in messages if m["type"] == "http.response.start")
+    content = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    answer_headers = {name.decode().lower(): value.decode() for name, value in start["headers"]}
+    return Answer(start["status"], answer_headers, content)
+
+
+def fast(method: str, path: str, *, user=None, token: str | None = None, data=None, raw: bytes | None = None):
+    headers = {"host": "testserver"}
+    if user is not None:
+        token = str(RefreshToken.for_user(user).access_token)
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
+    body = b""
+    if data is not None or raw is not None:
+        body = raw if raw is not None else json.dumps(data).encode()
+        headers["content-type"] = "application/json"
+        headers["content-length"] = str(len(body))
+    return async_to_sync(_call)(method, path, headers, body)
+
+
+@pytest.fixture
+def event(db):
+    return EventFactory(admission_batch_size=3, admission_interval_seconds=30)
+
+
+def test_a_first_join_is_201_durable_and_a_second_is_200_with_the_same_place(event, fan, other_fan):
+    fast("POST", "/api/queue/join", user=other_fan, data={"eventId": event.pk})
+
+    first = fast("POST", "/api/queue/join", user=fan, data={"eventId": event.pk})
+    again = fast("POST", "/api/queue/join/", user=fan, data={"eventId": event.pk})
+
+    assert first.status == 201
+    assert first.json() == {
+        "eventId": event.pk,
+        "status": "waiting",
+        "position": 2,
+        "usersAhead": 1,
+        "queueSize": 2,
+        "estimatedWaitTime": 30,
+    }
+    assert first.headers["content-type"] == "application/json"
+    assert (again.status, again.json()) == (200, first.json())
+    assert QueueEntry.objects.filter(event=event, user=fan, state="waiting", sequence=2).exists()
+
+
+def test_answers_are_the_drf_views_answers(event, fan, other_fan, make_fans):
+    for other in make_fans(4):
+        queue_join(user=other, event=event)
+    queue_join(user=fan, event=event)
+    queue_join(user=other_fan, event=event)
+    queue_admit_batch(event=event)
+    drf = jwt_client_for(fan)
+    drf_admitted = jwt_client_for(make_fans(1)[0])
+
+    for path in (f"/api/queue/position/{event.pk}", f"/api/queue/position/{event.pk}/"):
+        expected = drf.get(path)
+        answer = fast("GET", path, user=fan)
+        assert (answer.status, answer.json()) == (expected.status_code, expected.json())
+        assert answer.json()["position"] == 2
+    expected = drf.post("/api/queue/join", {"eventId": event.pk}, format="json")
+    answer = fast("POST", "/api/queue/join", user=fan, data={"eventId": event.pk})
+    assert (answer.status, answer.json()) == (expected.status_code, expected.json()) == (200, expected.json())
+    not_queued = fast("GET", f"/api/queue/position/{event.pk}", user=User.objects.latest("pk"))
+    expected = drf_admitted.get(f"/api/queue/position/{event.pk}")
+    assert (not_queued.status, not_queued.json()) == (expected.status_code, expected.json())
+    assert not_queued.json()["error"]["code"] == "NOT_IN_QUEUE"
+
+
+def test_an_admitted_fan_sees_the_pass_expiry(event, fan):
+    queue_join(user=fan, event=event)
+    queue_admit_batch(event=event)
+
+    answer = fast("GET", f"/api/queue/position/{event.pk}", user=fan)
+    join = fast("POST", "/api/queue/join", user=fan, data={"eventId": event.pk})
+
+    expires = fan.admission_passes.get().expires_at.isoformat()
+    assert (answer.status, answer.json()["status"], answer.json()["admissionExpiresAt"]) == (
+        200,
+        "admitted",
+        expires,
+    )
+    assert (join.status, join.json()["status"]) == (200, "admitted")
+
+
+@pytest.mark.parametrize(
+    ("trait", "method", "code", "status"),
+    [
+        ("draft", "POST", "NOT_FOUND", 404),
+        ("draft", "GET", "NOT_FOUND", 404),
+        ("closed", "POST", "SALE_CLOSED", 409),
+    ],
+)
+def test_unknown_events_and_closed_sales_keep_their_errors(db, fan, trait, method, code, status):
+    event = EventFactory(**{trait: True})
+    if method == "POST":
+        answer = fast("POST", "/api/queue/join", user=fan, data={"eventId": event.pk})
+    else:
+        answer = fast("GET", f"/api/queue/position/{event.pk}", user=fan)
+
+    assert answer.status == status
+    assert answer.json()["error"]["code"] == code
+    assert set(answer.json()["error"]) == {"code", "message", "details"}
+
+
+def test_an_unknown_event_id_is_404(db, fan):
+    answer = fast("GET", "/api/queue/position/999999", user=fan)
+
+    assert (answer.status, answer.json()["error"]["code"]) == (404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("kind", ["none", "refresh", "garbage", "inactive"])
+def test_requests_it_cannot_authenticate_get_djangos_401(event, fan, kind):
+    token = {
+        "none": None,
+        "refresh": str(RefreshToken.for_user(fan)),
+        "garbage": "not-a-token",
+        "inactive": str(RefreshToken.for_user(fan).access_token),
+    }[kind]
+    if kind == "inactive":
+        User.objects.filter(pk=fan.pk).update(is_active=False)
+
+    join = fast("POST", "/api/queue/join", token=token, data={"eventId": event.pk})
+    position = fast("GET", f"/api/queue/position/{event.pk}", token=token)
+
+    assert (join.status, position.status) == (401, 401)
+    assert join.json()["error"]["code"] in {"NOT_AUTHENTICATED", "AUTHENTICATION_FAILED"}
+    assert not QueueEntry.objects.exists()
+
+
+@pytest.mark.parametrize("raw", [b"{}", b'{"eventId": "abc"}', b'{"eventId": 0}', b"not json"])
+def test_bad_bodies_get_djangos_400(event, fan, raw):
+    answer = fast("POST", "/api/queue/join", user=fan, raw=raw)
+
+    assert answer.status == 400
+    assert answer.json()["error"]["code"] in {"VALIDATION_ERROR", "INVALID_JSON"}
+
+
+def test_an_event_id_as_a_string_is_accepted_like_drf_does(event, fan):
+    answer = fast("POST", "/api/queue/join", user=fan, data={"eventId": str(event.pk)})
+
+    assert answer.status == 201
+
+
+def test_a_prequeue_join_goes_to_the_prequeue(db, fan):
+    event = EventFactory(upcoming=True)
+
+    answer = fast("POST", "/api/queue/join", user=fan, data={"eventId": event.pk})
+
+    assert (answer.status, answer.json()["status"], answer.json()["position"]) == (201, "prequeue", None)
+
+
+def test_positions_survive_a_redis_flush(event, make_fans):
+    fans = make_fans(3)
+    for fan in fans:
+        assert fast("POST", "/api/queue/join", user=fan, data={"eventId": event.pk}).status == 201
+
+    redis_client().flushdb()
+
+    assert [fast("GET", f"/api/queue/position/{event.pk}", user=fan).json()["position"] for fan in fans] == [
+        1,
+        2,
+        3,
+    ]
+
+
+def test_concurrent_joins_share_commits_and_every_answered_join_is_durable(event, make_fans):
+    fans = make_fans(40)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(
+            pool.map(
+                in_thread(lambda fan: fast("POST", "/api/queue/join", user=fan, data={"eventId": event.pk})),
+                fans,
+            )
+        )
+
+    assert {answer.status for answer in answers} == {201}
+    rows = dict(QueueEntry.objects.filter(event=event).values_list("user_id", "sequence"))
+    assert {fan.pk: answer.json()["position"] for fan, answer in zip(fans, answers, strict=True)} == rows
+    assert sorted(rows.values()) == list(range(1, 41))
+
+
+def test_joins_arriving_together_share_one_commit_and_each_is_answered_after_it(event, make_fans):
+    fans = make_fans(30)
+    queue_ensure_ready(event=event)  # the queue is in Redis and open: the common case
+    queue_open_prequeue(event=event)
+
+    async def join_all():
+        try:
+            answers = await asyncio.gather(*(aqueue_join(user=fan, event=event) for fan in fans))
+            recorder = join_recorder()
+            return answers, recorder.batches, recorder.items
+        finally:
+            await close_batchers()
+            await close_async_redis_client()
+
+    answers, batches, items = async_to_sync(join_all)()
+
+    assert items == 30
+    assert batches < 30  # group commit: several joins per INSERT and COMMIT
+    assert sorted(answer.position for answer in answers) == list(range(1, 31))
+    rows = dict(QueueEntry.objects.filter(event=event).values_list("user_id", "sequence"))
+    assert rows == {fan.pk: answer.sequence for fan, answer in zip(fans, answers, strict=True)}
+
+
+def test_a_join_whose_row_cannot_be_written_fails_alone(event, make_fans):
+    fans = make_fans(3)
+    queue_ensure_ready(event=event)
+    queue_open_prequeue(event=event)
+    ghost = User(pk=fans[-1].pk + 10_000)  # no such user: its row breaks the batch's foreign key
+
+    async def join_all():
+        try:
+            return await asyncio.gather(
+                *(aqueue_join(user=fan, event=event) for fan in [*fans, ghost]), return_exceptions=True
+            )
+        finally:
+            await close_batchers()
+            await close_async_redis_client()
+
+    answers = async_to_sync(join_all)()
+
+    assert sorted(answer.position for answer in answers[:3]) in ([1, 2, 3], [1, 2, 4], [1, 3, 4], [2, 3, 4])
+    assert isinstance(answers[3], Exception)
+    assert QueueEntry.objects.filter(event=event).count() == 3
+
+
+def test_throttles_apply_when_enabled(event, fan, settings):
+    settings.QUEUE_THROTTLE_ENABLE = True
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "queue_read": "2/min",
+        },
+    }
+    queue_join(user=fan, event=event)
+
+    answers = [fast("GET", f"/api/queue/position/{event.pk}", user=fan) for _ in range(3)]
+
+    assert [answer.status for answer in answers] == [200, 200, 429]
+    assert answers[2].json()["error"]["code"] == "RATE_LIMITED"
+    assert 0 < int(answers[2].headers["retry-after"]) <= 60
+
+
+def test_other_methods_and_paths_go_to_django(event, fan):
+    assert fast("GET", "/api/queue/join", user=fan).status == 405
+    assert fast("GET", f"/api/queue/stats/{event.pk}", user=fan).status == 200
+    assert fast("GET", "/api/queue/position/abc", user=fan).status == 400
+
+
+def test_the_switch_sends_everything_to_django(event, fan, settings):
+    settings.QUEUE_FAST_PATH = False
+    queue_join(user=fan, event=event)
+
+    answer = fast("GET", f"/api/queue/position/{event.pk}", user=fan)
+
+    assert (answer.status, answer.json()["position"]) == (200, 1)
+    assert "allow" in answer.headers  # DRF's own header: the request went through the DRF view
