@@ -1,4 +1,4 @@
-# Image for docker-compose.yml: web (daphne), worker and beat share it.
+# Image for docker-compose.yml: web (uvicorn workers), worker and beat share it.
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
@@ -9,4 +9,4 @@ RUN DEBUG=false SECRET_KEY=build-only-collectstatic-key-not-used-at-runtime-000 
 RUN useradd --create-home turnstile
 USER turnstile
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "ticketing.asgi:application"]
+CMD ["uvicorn", "ticketing.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
