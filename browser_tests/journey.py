@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 FAN_PASSWORD = "a-long-fan-passphrase-42"
@@ -56,3 +58,66 @@ def expect_queue_updates(page: Page, *, mode: str, timeout: float = 5000) -> Non
 
 def expect_seat_map(page: Page, *, event_slug: str, timeout: float = 5000) -> None:
     page.wait_for_url(f"**/events/{event_slug}/seats/", timeout=timeout)
+
+
+# --- Seat map ------------------------------------------------------------------------------------
+
+
+def open_seat_map(page: Page, *, event_slug: str) -> None:
+    page.goto(f"/events/{event_slug}/seats/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Choose your seats")
+
+
+def expect_seat_map_updates(page: Page, *, mode: str, timeout: float = 5000) -> None:
+    """``mode`` is "live" (WebSocket) or "polling" (the fallback)."""
+    expect(page.locator(f'[data-seat-connection="{mode}"]')).to_be_attached(timeout=timeout)
+
+
+def seat(page: Page, seat_id: int):
+    return page.locator(f"#s{seat_id}")
+
+
+def pick_seat(page: Page, seat_id: int) -> None:
+    """Click a seat (hold it, or let it go if it is the fan's) and wait for the server's answer."""
+    seat(page, seat_id).click()
+    expect(seat(page, seat_id)).not_to_have_class(re.compile(r"\bis-pending\b"))
+
+
+def expect_seat_state(page: Page, seat_id: int, state: str, *, timeout: float = 5000) -> None:
+    """``state``: available, held, held_by_me or sold."""
+    expect(seat(page, seat_id)).to_have_class(re.compile(rf"\bs-{state}\b"), timeout=timeout)
+
+
+def expect_seats_total(page: Page, total: str) -> None:
+    expect(page.locator("#seat-summary [data-seat-total]")).to_have_text(total)
+
+
+# --- Checkout and payment (payments) ---------------------------------------------------------------
+
+
+def continue_to_checkout(page: Page) -> str:
+    """On the seat map: book the held seats; arrive on the booking page. Returns the booking reference."""
+    page.get_by_role("button", name="Continue to checkout").click()
+    page.wait_for_url(re.compile(r"/bookings/[A-Z0-9]+/$"))
+    return page.url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def open_payment(page: Page) -> None:
+    """On the booking page: the payment panel's "Pay ..." button, to the checkout page."""
+    page.locator("#booking-payment").get_by_role("link", name=re.compile(r"^Pay ")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Pay for booking")
+
+
+def pay_with_simulated_provider(page: Page, *, succeed: bool = True) -> None:
+    """On the offline checkout page: the bank's answer; arrive back on the booking page."""
+    page.get_by_role("button", name="Payment succeeds" if succeed else "Payment is declined").click()
+    page.wait_for_url(re.compile(r"/bookings/[A-Z0-9]+/$"))
+
+
+def expect_tickets(page: Page, count: int) -> None:
+    """On the booking page: ``count`` tickets, each with its code and QR code."""
+    tickets = page.locator("#booking-payment .ticket")
+    expect(tickets).to_have_count(count)
+    for index in range(count):
+        code = tickets.nth(index).get_attribute("data-ticket-code")
+        expect(tickets.nth(index).get_by_role("img", name=f"QR code of ticket {code}")).to_be_visible()

@@ -22,5 +22,6 @@ urlpatterns = [
     path("api/", include("queueing.api_urls")),
     path("api/", include("bookings.api_urls")),
     path("", include("queueing.urls")),
+    path("", include("bookings.urls")),
     path("", include("events.urls")),
 ]

@@ -1,0 +1,115 @@
+"""The seat map's drawing: thousands of seat buttons, built in one pass in Python.
+
+A Django template loop costs tens of microseconds per seat (each variable, filter and ``{% if %}`` is
+resolved at render time); a 5,000-seat venue would take a quarter of a second that way. Here each section,
+row and category label is escaped once and every seat is one f-string, so a 5,000-seat map renders in a
+few milliseconds (``bench/bench_seats.py`` measures it).
+
+Markup of a seat (``static/js/seatmap.js`` relies on it)::
+
+    <button id="s123" class="c7 s-available" style="grid-area:3/14" aria-pressed="false"
+            aria-label="Section North, Row C, Seat 12, Gold ₹7,500, available">12</button>
+
+``s-<status>`` is the state (available / held / held_by_me / sold); the text after the last ", " of the
+label names it (so no state text contains ", "). ``c<id>`` is the seat category (its colour).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from itertools import groupby
+
+from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from bookings.selectors import SeatStatus, SeatView
+from events.money import price_display
+
+register = template.Library()
+
+STATE_TEXT = {
+    SeatStatus.AVAILABLE: "available",
+    SeatStatus.HELD: "held by another fan",
+    SeatStatus.HELD_BY_ME: "selected by you",
+    SeatStatus.SOLD: "sold",
+}
+# Toggle buttons announce whether they are pressed; seats nobody can pick are marked disabled (but stay
+# focusable, so their label can still be read).
+_STATE_ATTRIBUTES = {
+    SeatStatus.AVAILABLE: ' aria-pressed="false"',
+    SeatStatus.HELD: ' aria-disabled="true"',
+    SeatStatus.HELD_BY_ME: ' aria-pressed="true"',
+    SeatStatus.SOLD: ' aria-disabled="true"',
+}
+_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+FALLBACK_COLOUR = "#9e9e9e"
+
+
+def safe_colour(colour: str) -> str:
+    return colour if _HEX_COLOUR.match(colour or "") else FALLBACK_COLOUR
+
+
+def _section_html(section: str, seats: Sequence[SeatView], category_labels: dict[int, str]) -> str:
+    min_x = min(seat.x for seat in seats)
+    max_x = max(seat.x for seat in seats)
+    min_y = min(seat.y for seat in seats)
+    name = escape(section)
+    parts = [
+        f'<section class="seat-section" data-section="{name}">'
+        f'<h3 class="seat-section-name">Section {name}</h3>'
+        f'<div class="seat-grid" role="group" aria-label="Section {name}" '
+        f'style="grid-template-columns:var(--row-label) repeat({max_x - min_x + 1},var(--seat))">'
+    ]
+    append = parts.append
+    current_y = None
+    prefix = ""
+    for seat in seats:  # in drawing order: by y, then x
+        grid_row = seat.y - min_y + 1
+        if seat.y != current_y:
+            current_y = seat.y
+            row = escape(seat.row)
+            prefix = f"Section {name}, Row {row}, Seat "
+            append(f'<span class="row-label" style="grid-area:{grid_row}/1" aria-hidden="true">{row}</span>')
+        status = seat.status
+        append(
+            f'<button id="s{seat.id}" class="c{seat.category_id} s-{status}" '
+            f'style="grid-area:{grid_row}/{seat.x - min_x + 2}" '
+            f'aria-label="{prefix}{seat.number}, {category_labels[seat.category_id]}, {STATE_TEXT[status]}"'
+            f"{_STATE_ATTRIBUTES[status]}>{seat.number}</button>"
+        )
+    append("</div></section>")
+    return "".join(parts)
+
+
+def seat_sections_html(seats: Iterable[SeatView]) -> SafeString:
+    """Every seat as a focusable button on a CSS grid per section, sections left to right as the venue
+    draws them (by their leftmost seat), each in ``seat_map_for_event``'s order (by y, then x)."""
+    category_labels: dict[int, str] = {}
+    sections = []
+    for section, group in groupby(seats, key=lambda seat: seat.section):
+        section_seats = list(group)
+        for seat in section_seats:
+            if seat.category_id not in category_labels:
+                price = price_display(seat.price, seat.currency)
+                category_labels[seat.category_id] = escape(f"{seat.category_name} {price}")
+        sections.append((min(seat.x for seat in section_seats), section, section_seats))
+    sections.sort(key=lambda item: (item[0], item[1]))
+    html = "".join(
+        _section_html(name, section_seats, category_labels) for _x, name, section_seats in sections
+    )
+    return mark_safe(html)  # noqa: S308 - every value above is escaped or a number
+
+
+@register.simple_tag
+def seat_sections(seats: Iterable[SeatView]) -> SafeString:
+    """{% seat_sections seats %}: the drawn seat map (see ``seat_sections_html``)."""
+    return seat_sections_html(seats)
+
+
+@register.simple_tag
+def category_colours(categories: Iterable) -> SafeString:
+    """CSS rules giving each category class its colour: {% category_colours categories %}."""
+    rules = "".join(f".seat-page .c{int(c.id)}{{--cat:{safe_colour(c.colour)}}}" for c in categories)
+    return mark_safe(rules)  # noqa: S308 - integer ids and validated hex colours only
