@@ -53,7 +53,7 @@ async def open_socket():
 
 
 async def _close_code(communicator: WebsocketCommunicator) -> int:
-    output = await communicator.receive_output(timeout=2)
+    output = await communicator.receive_output(timeout=5)
     assert output["type"] == "websocket.close"
     return output["code"]
 
@@ -61,7 +61,7 @@ async def _close_code(communicator: WebsocketCommunicator) -> int:
 async def _connected(open_socket, event, user, **kwargs) -> WebsocketCommunicator:
     """A socket past its snapshot."""
     socket = await open_socket(event.pk, user=user, **kwargs)
-    snapshot = await socket.receive_json_from(timeout=2)
+    snapshot = await socket.receive_json_from(timeout=5)
     assert snapshot["type"] == "snapshot"
     return socket
 
@@ -128,7 +128,7 @@ async def test_on_connect_the_fan_gets_every_seat_that_is_not_available(
 
     socket = await open_socket(event.pk, user=admitted_fan)
 
-    assert await socket.receive_json_from(timeout=2) == {
+    assert await socket.receive_json_from(timeout=5) == {
         "type": "snapshot",
         "eventId": event.pk,
         "states": [[seats[0].pk, "held_by_me"], [seats[3].pk, "held"]],
@@ -143,7 +143,7 @@ async def test_a_mobile_client_connects_with_a_jwt_access_token(
 
     socket = await open_socket(event.pk, query=f"token={token}")
 
-    snapshot = await socket.receive_json_from(timeout=2)
+    snapshot = await socket.receive_json_from(timeout=5)
     assert snapshot["states"] == [[seats[1].pk, "held"]]
 
 
@@ -152,7 +152,7 @@ async def test_watching_needs_no_admission_pass(event, seats, fan, admitted_othe
 
     socket = await open_socket(event.pk, user=fan)
 
-    assert (await socket.receive_json_from(timeout=2))["states"] == [[seats[1].pk, "held"]]
+    assert (await socket.receive_json_from(timeout=5))["states"] == [[seats[1].pk, "held"]]
 
 
 # --- Live changes -----------------------------------------------------------------------------------
@@ -165,7 +165,7 @@ async def test_another_fans_hold_arrives_within_a_second(
 
     started = time.monotonic()
     await hold(user=admitted_other_fan, event=event, seat_ids=[seats[4].pk, seats[2].pk])
-    message = await socket.receive_json_from(timeout=1)
+    message = await socket.receive_json_from(timeout=5)
 
     assert time.monotonic() - started < 1
     assert message == {
@@ -181,7 +181,7 @@ async def test_a_release_arrives_as_available(event, seats, admitted_fan, admitt
 
     await release(user=admitted_other_fan, event=event, seat_ids=[seats[1].pk])
 
-    assert (await socket.receive_json_from(timeout=1))["changes"] == [[seats[1].pk, "available"]]
+    assert (await socket.receive_json_from(timeout=5))["changes"] == [[seats[1].pk, "available"]]
 
 
 async def test_a_cancelled_booking_frees_its_seats_for_every_map(
@@ -193,7 +193,7 @@ async def test_a_cancelled_booking_frees_its_seats_for_every_map(
 
     await database_sync_to_async(booking_cancel)(booking=booking)
 
-    assert (await socket.receive_json_from(timeout=1))["changes"] == [[seats[5].pk, "available"]]
+    assert (await socket.receive_json_from(timeout=5))["changes"] == [[seats[5].pk, "available"]]
 
 
 async def test_every_open_map_of_the_event_gets_the_change_and_other_events_do_not(
@@ -207,7 +207,7 @@ async def test_every_open_map_of_the_event_gets_the_change_and_other_events_do_n
     await hold(user=admitted_other_fan, event=event, seat_ids=[seats[7].pk])
 
     for socket in (first, second):
-        assert (await socket.receive_json_from(timeout=1))["changes"] == [[seats[7].pk, "held"]]
+        assert (await socket.receive_json_from(timeout=5))["changes"] == [[seats[7].pk, "held"]]
     assert await elsewhere.receive_nothing(timeout=0.3)
 
 
@@ -227,7 +227,7 @@ async def test_a_burst_of_changes_is_merged_into_few_messages(event, seats, fan,
     received: dict[int, str] = {}
     messages = 0
     while len(received) < 3 or received.get(seats[0].pk) != "available":
-        message = await socket.receive_json_from(timeout=1)
+        message = await socket.receive_json_from(timeout=5)
         messages += 1
         received.update(dict(message["changes"]))
     assert received == {seats[0].pk: "available", seats[1].pk: "held", seats[2].pk: "sold"}
@@ -240,4 +240,4 @@ async def test_the_client_has_nothing_to_say(event, seats, fan, open_socket):
 
     await socket.send_json_to({"action": "hold", "seatIds": [seats[0].pk]})
 
-    assert await socket.receive_json_from(timeout=1) == {"type": "error", "code": "unknown_action"}
+    assert await socket.receive_json_from(timeout=5) == {"type": "error", "code": "unknown_action"}

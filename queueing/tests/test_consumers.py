@@ -55,7 +55,7 @@ async def open_socket():
 
 
 async def _close_code(communicator: WebsocketCommunicator) -> int:
-    output = await communicator.receive_output(timeout=2)
+    output = await communicator.receive_output(timeout=5)
     assert output["type"] == "websocket.close"
     return output["code"]
 
@@ -121,7 +121,7 @@ async def test_a_fan_logged_in_by_session_gets_the_exact_place_on_connect(event,
 
     socket = await open_socket(event.pk, user=fan)
 
-    assert await socket.receive_json_from(timeout=2) == {
+    assert await socket.receive_json_from(timeout=5) == {
         "type": "status",
         "eventId": event.pk,
         "status": "waiting",
@@ -143,18 +143,18 @@ async def test_a_mobile_client_authenticates_with_an_access_token_in_the_query_s
 
     socket = await open_socket(event.pk, query=f"token={access}")
 
-    message = await socket.receive_json_from(timeout=2)
+    message = await socket.receive_json_from(timeout=5)
     assert (message["type"], message["position"], message["exact"]) == ("status", 2, True)
 
 
 async def test_a_fan_not_in_the_queue_is_told_so_and_the_socket_stays_open(event, fan, open_socket):
     socket = await open_socket(event.pk, user=fan)
 
-    assert await socket.receive_json_from(timeout=2) == {"type": "not_in_queue", "eventId": event.pk}
+    assert await socket.receive_json_from(timeout=5) == {"type": "not_in_queue", "eventId": event.pk}
 
     await join(user=fan, event=event)
     await socket.send_json_to({"action": "refresh"})
-    message = await socket.receive_json_from(timeout=2)
+    message = await socket.receive_json_from(timeout=5)
     assert (message["status"], message["position"]) == ("waiting", 1)
 
 
@@ -164,7 +164,7 @@ async def test_an_admitted_fan_gets_the_seat_map_address_on_connect(event, fan, 
 
     socket = await open_socket(event.pk, user=fan)
 
-    message = await socket.receive_json_from(timeout=2)
+    message = await socket.receive_json_from(timeout=5)
     assert message["status"] == "admitted"
     assert message["redirectUrl"] == f"/events/{event.slug}/seats/"
     assert message["progress"] == 100
@@ -177,14 +177,14 @@ async def test_an_admitted_fan_gets_the_seat_map_address_on_connect(event, fan, 
 async def test_the_head_broadcast_moves_the_place_without_reading_redis(event, fan, make_fans, open_socket):
     await _join_in_order(event, [*await database_sync_to_async(make_fans)(4), fan])
     socket = await open_socket(event.pk, user=fan)
-    await socket.receive_json_from(timeout=2)
+    await socket.receive_json_from(timeout=5)
 
     # A broadcast that says three fans were let in, while Redis still has all five waiting: a socket
     # that read Redis would still say 5.
     broadcast = await database_sync_to_async(queue_status_message)(event=event)
     await get_channel_layer().group_send(queue_event_group(event.pk), {**broadcast, "headSequence": 3})
 
-    message = await socket.receive_json_from(timeout=2)
+    message = await socket.receive_json_from(timeout=5)
     assert (message["position"], message["usersAhead"], message["exact"]) == (2, 1, False)
     assert message["estimatedWaitTime"] == 30
     assert message["progress"] == 60
@@ -195,17 +195,17 @@ async def test_a_real_admission_moves_the_waiting_fan_forward_and_refresh_is_exa
 ):
     await _join_in_order(event, [*await database_sync_to_async(make_fans)(4), fan])
     socket = await open_socket(event.pk, user=fan)
-    await socket.receive_json_from(timeout=2)
+    await socket.receive_json_from(timeout=5)
 
     await admit_batch(event=event)  # three fans ahead are let in; the broadcast follows the commit
 
-    moved = await socket.receive_json_from(timeout=2)
+    moved = await socket.receive_json_from(timeout=5)
     assert (moved["type"], moved["status"], moved["exact"]) == ("status", "waiting", False)
     assert (moved["position"], moved["queueSize"]) == (2, 2)
     assert await socket.receive_nothing(timeout=0.3)
 
     await socket.send_json_to({"action": "refresh"})
-    exact = await socket.receive_json_from(timeout=2)
+    exact = await socket.receive_json_from(timeout=5)
     assert (exact["position"], exact["usersAhead"], exact["exact"]) == (2, 1, True)
 
 
@@ -215,12 +215,12 @@ async def test_admission_reaches_the_admitted_fan_at_once_and_not_the_one_still_
     await _join_in_order(event, [fan, other_fan])
     admitted_socket = await open_socket(event.pk, user=fan)
     waiting_socket = await open_socket(event.pk, user=other_fan)
-    await admitted_socket.receive_json_from(timeout=2)
-    await waiting_socket.receive_json_from(timeout=2)
+    await admitted_socket.receive_json_from(timeout=5)
+    await waiting_socket.receive_json_from(timeout=5)
 
     await admit_batch(event=event, size=1)
 
-    message = await admitted_socket.receive_json_from(timeout=2)
+    message = await admitted_socket.receive_json_from(timeout=5)
     pass_ = await database_sync_to_async(lambda: fan.admission_passes.get())()
     assert message == {
         "type": "admitted",
@@ -229,7 +229,7 @@ async def test_admission_reaches_the_admitted_fan_at_once_and_not_the_one_still_
         "redirectUrl": f"/events/{event.slug}/seats/",
     }
     assert await admitted_socket.receive_nothing(timeout=0.3)  # the status broadcast is not for them now
-    still_waiting = await waiting_socket.receive_json_from(timeout=2)
+    still_waiting = await waiting_socket.receive_json_from(timeout=5)
     assert (still_waiting["type"], still_waiting["position"]) == ("status", 1)
     assert await waiting_socket.receive_nothing(timeout=0.3)
 
@@ -238,11 +238,11 @@ async def test_a_fan_whose_pass_runs_out_is_told(event, fan, open_socket):
     await join(user=fan, event=event)
     await admit_batch(event=event)
     socket = await open_socket(event.pk, user=fan)
-    await socket.receive_json_from(timeout=2)
+    await socket.receive_json_from(timeout=5)
 
     await database_sync_to_async(queue_expire_passes)(now=timezone.now() + timedelta(minutes=11))
 
-    assert await socket.receive_json_from(timeout=2) == {"type": "expired", "eventId": event.pk}
+    assert await socket.receive_json_from(timeout=5) == {"type": "expired", "eventId": event.pk}
 
 
 async def test_a_prequeued_fan_learns_the_place_drawn_at_opening(fan, open_socket, monkeypatch):
@@ -250,7 +250,7 @@ async def test_a_prequeued_fan_learns_the_place_drawn_at_opening(fan, open_socke
     event = await database_sync_to_async(EventFactory)(upcoming=True, admission_batch_size=3)
     await join(user=fan, event=event)
     socket = await open_socket(event.pk, user=fan)
-    first = await socket.receive_json_from(timeout=2)
+    first = await socket.receive_json_from(timeout=5)
     assert (first["status"], first["position"], first["queueSize"]) == ("prequeue", None, 1)
 
     def open_sale() -> None:
@@ -261,7 +261,7 @@ async def test_a_prequeued_fan_learns_the_place_drawn_at_opening(fan, open_socke
 
     await database_sync_to_async(open_sale)()
 
-    drawn = await socket.receive_json_from(timeout=2)
+    drawn = await socket.receive_json_from(timeout=5)
     assert (drawn["status"], drawn["position"], drawn["exact"]) == ("waiting", 1, True)
 
 
@@ -271,28 +271,28 @@ async def test_a_prequeued_fan_learns_the_place_drawn_at_opening(fan, open_socke
 async def test_unknown_actions_and_garbage_get_an_error_and_keep_the_socket(event, fan, open_socket):
     await join(user=fan, event=event)
     socket = await open_socket(event.pk, user=fan)
-    await socket.receive_json_from(timeout=2)
+    await socket.receive_json_from(timeout=5)
 
     await socket.send_json_to({"action": "jump-the-queue"})
-    assert await socket.receive_json_from(timeout=2) == {"type": "error", "code": "unknown_action"}
+    assert await socket.receive_json_from(timeout=5) == {"type": "error", "code": "unknown_action"}
     await socket.send_to(text_data="{not json")
-    assert await socket.receive_json_from(timeout=2) == {"type": "error", "code": "unknown_action"}
+    assert await socket.receive_json_from(timeout=5) == {"type": "error", "code": "unknown_action"}
 
     await socket.send_json_to({"action": "refresh"})
-    assert (await socket.receive_json_from(timeout=2))["exact"] is True
+    assert (await socket.receive_json_from(timeout=5))["exact"] is True
 
 
 async def test_refreshes_are_limited_per_socket(event, fan, open_socket):
     await join(user=fan, event=event)
     socket = await open_socket(event.pk, user=fan)
-    await socket.receive_json_from(timeout=2)
+    await socket.receive_json_from(timeout=5)
 
     for _ in range(consumers.REFRESHES_PER_WINDOW):
         await socket.send_json_to({"action": "refresh"})
-        assert (await socket.receive_json_from(timeout=2))["type"] == "status"
+        assert (await socket.receive_json_from(timeout=5))["type"] == "status"
     await socket.send_json_to({"action": "refresh"})
 
-    refused = await socket.receive_json_from(timeout=2)
+    refused = await socket.receive_json_from(timeout=5)
     assert refused["type"] == "error"
     assert refused["code"] == "refresh_too_often"
     assert refused["retryAfter"] >= 1
