@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
+
+from core.realtime import group_send_many
 
 SEATS_CHANGED_MESSAGE = "seats.changed"
 MAX_CHANGES_PER_MESSAGE = 500
@@ -50,17 +50,8 @@ def seats_changed_messages(event_id: int, changes: Sequence[tuple[int, str]]) ->
 
 def notify_seats_changed(event_id: int, changes: Sequence[tuple[int, str]]) -> None:
     """Send the changes of one event to its group now (one group_send for up to 500 seats)."""
-    layer = get_channel_layer()
-    messages = seats_changed_messages(event_id, changes)
-    if layer is None or not messages:
-        return
     group = seats_event_group(event_id)
-
-    async def send_all() -> None:
-        for message in messages:
-            await layer.group_send(group, message)
-
-    async_to_sync(send_all)()
+    group_send_many((group, message) for message in seats_changed_messages(event_id, changes))
 
 
 def notify_seats_changed_on_commit(event_id: int, changes: Iterable[tuple[int, str]]) -> None:

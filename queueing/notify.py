@@ -22,10 +22,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.utils import timezone
 
+from core.realtime import group_send_many
 from events.models import Event
 
 STATUS_MESSAGE = "queue.status"
@@ -68,28 +67,13 @@ def queue_status_message(*, event: Event) -> dict[str, Any]:
     }
 
 
-def _send(messages: Iterable[tuple[str, dict[str, Any]]]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    batch = list(messages)
-    if not batch:
-        return
-
-    async def send_all() -> None:
-        for group, message in batch:
-            await layer.group_send(group, message)
-
-    async_to_sync(send_all)()
-
-
 def notify_queue_status(*, event: Event) -> None:
-    _send([(queue_event_group(event.pk), queue_status_message(event=event))])
+    group_send_many([(queue_event_group(event.pk), queue_status_message(event=event))])
 
 
 def notify_admitted(*, event: Event, user_ids: Iterable[int], expires_at: datetime) -> None:
     redirect_url = admitted_redirect_url(event)
-    _send(
+    group_send_many(
         (
             queue_user_group(event.pk, user_id),
             {
@@ -105,7 +89,7 @@ def notify_admitted(*, event: Event, user_ids: Iterable[int], expires_at: dateti
 
 
 def notify_passes_expired(*, user_ids_by_event: Mapping[int, Iterable[int]]) -> None:
-    _send(
+    group_send_many(
         (
             queue_user_group(event_id, user_id),
             {"type": EXPIRED_MESSAGE, "eventId": event_id, "userId": user_id},
