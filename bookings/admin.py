@@ -10,6 +10,7 @@ from django.utils.translation import ngettext
 from bookings.models import Booking, BookingItem, SeatHold
 from bookings.services import booking_cancel
 from core.exceptions import ApplicationError
+from payments.services import booking_refund
 
 
 class ReadOnlyAdminMixin:
@@ -68,7 +69,7 @@ class BookingAdmin(admin.ModelAdmin):
     )
     fields = readonly_fields
     inlines = (BookingItemInline,)
-    actions = ("cancel_bookings",)
+    actions = ("cancel_bookings", "refund_bookings")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -95,6 +96,31 @@ class BookingAdmin(admin.ModelAdmin):
                     cancelled,
                 )
                 % {"count": cancelled},
+                messages.SUCCESS,
+            )
+
+    @admin.action(
+        description=_("Refund selected bookings (provider refund, seats back on sale, fan notified)"),
+        permissions=["change"],
+    )
+    def refund_bookings(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
+        refunded = 0
+        for booking in queryset.order_by("pk"):
+            try:
+                booking_refund(booking=booking, by_staff_user=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, f"{booking.reference}: {exc.message}", messages.WARNING)
+            else:
+                refunded += 1
+        if refunded:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d booking refunded; its seats are on sale again and the fan was notified.",
+                    "%(count)d bookings refunded; their seats are on sale again and the fans were notified.",
+                    refunded,
+                )
+                % {"count": refunded},
                 messages.SUCCESS,
             )
 

@@ -118,3 +118,35 @@ class BookingItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seat} in {self.booking.reference}"
+
+
+class Ticket(models.Model):
+    """Admission for one seat of a confirmed booking. ``code`` is what the QR code carries.
+
+    At most one valid (not voided) ticket per booking item, whatever the application code does; a refund
+    or a cancellation voids the tickets (``voided_at``), so a scanned code of such a booking is refused.
+    """
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="tickets")
+    item = models.ForeignKey(BookingItem, on_delete=models.CASCADE, related_name="tickets")
+    code = models.CharField(max_length=32)
+    issued_at = models.DateTimeField(default=timezone.now)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["booking_id", "item_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["code"], name="bookings_ticket_code_unique"),
+            models.UniqueConstraint(
+                fields=["item"],
+                condition=Q(voided_at__isnull=True),
+                name="bookings_one_valid_ticket_per_item",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Ticket {self.code} ({self.item.seat})"
+
+    @property
+    def is_valid(self) -> bool:
+        return self.voided_at is None

@@ -66,7 +66,7 @@ from bookings.exceptions import (
     TooManySeats,
     UnknownSeats,
 )
-from bookings.models import Booking, BookingItem, SeatHold
+from bookings.models import Booking, BookingItem, SeatHold, Ticket
 from core.exceptions import Busy, Conflict
 from events.models import Event, Seat
 from queueing.exceptions import SaleClosed
@@ -481,6 +481,7 @@ def booking_cancel(*, booking: Booking, by_staff: bool = False) -> Booking:
         raise BookingNotCancellable(details={"status": locked.status})
     freed = _end_booking(locked, status=Booking.Status.CANCELLED, now=now)
     SeatHold.objects.filter(booking=locked).delete()
+    tickets_void(booking=locked, now=now)
     notify.notify_seats_changed_on_commit(locked.event_id, [(seat_id, notify.AVAILABLE) for seat_id in freed])
     return locked
 
@@ -571,4 +572,92 @@ def booking_confirm_paid(*, booking: Booking) -> Booking:
     locked.confirmed_at = now
     locked.save(update_fields=["status", "confirmed_at", "updated_at"])
     notify.notify_seats_changed_on_commit(locked.event_id, [(seat_id, notify.SOLD) for seat_id in seat_ids])
+    return locked
+
+
+# --- Tickets and the payments' side of a booking (called by payments.services) --------------------
+
+TICKET_CODE_BYTES = 12  # 16 URL-safe characters, 96 random bits
+
+
+@busy_on_lock_timeout
+@transaction.atomic
+def tickets_issue(*, booking: Booking) -> list[Ticket]:
+    """One valid ticket per seat of a confirmed booking. Idempotent: existing valid tickets are kept.
+
+    The booking row lock serialises two callers (a webhook and the fan's confirm call), so the database's
+    one-valid-ticket-per-item constraint is never hit by a race.
+    """
+    _set_lock_timeout()
+    locked = _lock_bookings([booking.pk])[booking.pk]
+    if locked.status != Booking.Status.CONFIRMED:
+        raise Conflict("Tickets are issued for confirmed bookings only.", details={"status": locked.status})
+    items = list(BookingItem.objects.filter(booking=locked, is_active=True).order_by("pk"))
+    ticketed = set(
+        Ticket.objects.filter(booking=locked, voided_at__isnull=True).values_list("item_id", flat=True)
+    )
+    Ticket.objects.bulk_create(
+        Ticket(booking=locked, item=item, code=secrets.token_urlsafe(TICKET_CODE_BYTES))
+        for item in items
+        if item.pk not in ticketed
+    )
+    return list(
+        Ticket.objects.filter(booking=locked, voided_at__isnull=True)
+        .select_related("item__seat", "item__category")
+        .order_by("item__seat__section", "item__seat__row", "item__seat__number", "pk")
+    )
+
+
+def tickets_void(*, booking: Booking, now: datetime | None = None) -> int:
+    """Void the booking's valid tickets (refund, cancellation). The caller holds the booking's lock."""
+    return Ticket.objects.filter(booking=booking, voided_at__isnull=True).update(
+        voided_at=now or timezone.now()
+    )
+
+
+@busy_on_lock_timeout
+@transaction.atomic
+def booking_release_unpaid(*, booking: Booking) -> Booking:
+    """The payment failed or was canceled: a pending booking ends now as *expired*, and its seats go back
+    on sale for everyone at once (the fan's holds of them go too). The fan may choose seats again while
+    their admission pass lasts.
+
+    Expired, not cancelled, on purpose: if the same payment still succeeds later (the fan retried the
+    card), ``booking_confirm_paid`` treats it as a late payment and confirms the booking again when its
+    seats are still free. Any other status is left unchanged (a confirmed sale is never undone here).
+    """
+    now = timezone.now()
+    _set_lock_timeout()
+    seat_ids = _booking_seat_ids(booking)
+    _lock_seats(seat_ids)
+    _lock_holds(seat_ids)
+    locked = _lock_bookings([booking.pk])[booking.pk]
+    if locked.status != PENDING:
+        return locked
+    freed = _end_booking(locked, status=Booking.Status.EXPIRED, now=now)
+    Booking.objects.filter(pk=locked.pk).update(expires_at=now)
+    locked.expires_at = now
+    SeatHold.objects.filter(booking=locked).delete()
+    notify.notify_seats_changed_on_commit(locked.event_id, [(seat_id, notify.AVAILABLE) for seat_id in freed])
+    return locked
+
+
+@busy_on_lock_timeout
+@transaction.atomic
+def booking_mark_refunded(*, booking: Booking) -> Booking:
+    """The booking's payment is being returned: refunded, tickets voided, seats (if it kept any) back on
+    sale. Idempotent. The payments app calls this; it never talks to a payment provider.
+    """
+    now = timezone.now()
+    _set_lock_timeout()
+    seat_ids = _booking_seat_ids(booking)
+    _lock_seats(seat_ids)
+    _lock_holds(seat_ids)
+    locked = _lock_bookings([booking.pk])[booking.pk]
+    if locked.status == Booking.Status.REFUNDED:
+        return locked
+    freed = _end_booking(locked, status=Booking.Status.REFUNDED, now=now)
+    SeatHold.objects.filter(booking=locked).delete()
+    tickets_void(booking=locked, now=now)
+    notify.notify_seats_changed_on_commit(locked.event_id, [(seat_id, notify.AVAILABLE) for seat_id in freed])
     return locked

@@ -104,7 +104,12 @@ def continue_to_checkout(page: Page) -> str:
 
 def open_payment(page: Page) -> None:
     """On the booking page: the payment panel's "Pay ..." button, to the checkout page."""
-    page.locator("#booking-payment").get_by_role("link", name=re.compile(r"^Pay ")).click()
+    panel = page.locator("#booking-payment")
+    expect(
+        panel,
+        "The booking page needs the payment panel: {% load payment_tags %}{% booking_payment booking %}",
+    ).to_be_attached(timeout=5000)
+    panel.get_by_role("link", name=re.compile(r"^Pay ")).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Pay for booking")
 
 

@@ -321,6 +321,23 @@ STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY", "")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
+# Without STRIPE_SECRET_KEY the offline simulated provider is used (the embedded default).
+PAYMENTS_STRIPE_TIMEOUT_SECONDS = float(env_str("PAYMENTS_STRIPE_TIMEOUT_SECONDS", "10"))
+PAYMENTS_STRIPE_MAX_NETWORK_RETRIES = env_int("PAYMENTS_STRIPE_MAX_NETWORK_RETRIES", 2)
+# Refunds the provider could not take at once (unreachable) are retried this often by Celery beat.
+PAYMENTS_REFUND_RETRY_SECONDS = env_int("PAYMENTS_REFUND_RETRY_SECONDS", 60)
+# API throttles of payments, per fan (rates like "10/min"); off for load tests from one address.
+PAYMENTS_THROTTLE_ENABLE = env_bool("PAYMENTS_THROTTLE_ENABLE", env_bool("RATELIMIT_ENABLE", True))
+PAYMENTS_THROTTLE_RATES = {
+    "create_intent": env_str("THROTTLE_PAYMENT_CREATE_INTENT", "10/min"),
+    "confirm": env_str("THROTTLE_PAYMENT_CONFIRM", "30/min"),
+    "reads": env_str("THROTTLE_PAYMENT_READS", "120/min"),
+}
+CELERY_BEAT_SCHEDULE["payments-retry-pending-refunds"] = {
+    "task": "payments.tasks.retry_pending_refunds",
+    "schedule": float(PAYMENTS_REFUND_RETRY_SECONDS),
+    "options": {"expires": float(PAYMENTS_REFUND_RETRY_SECONDS)},
+}
 
 LOGGING = {
     "version": 1,

@@ -21,7 +21,9 @@ urlpatterns = [
     path("api/", include("events.api_urls")),
     path("api/", include("queueing.api_urls")),
     path("api/", include("bookings.api_urls")),
+    path("api/", include("payments.api_urls")),
     path("", include("queueing.urls")),
     path("", include("bookings.urls")),
+    path("", include("payments.urls")),
     path("", include("events.urls")),
 ]

@@ -375,7 +375,7 @@ def test_checkout_creates_a_booking_and_shows_it(event, seats, fan_client, admit
     assert "A · Row 1 · Seat 1" in page
     assert "A · Row 1 · Seat 10" in page
     assert "Pending payment" in page
-    assert "Payment comes next" in page
+    assert "Pay ₹15,000" in page
     assert "data-expires-at=" in page
 
 
