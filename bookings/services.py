@@ -71,7 +71,6 @@ from core.exceptions import Busy, Conflict
 from events.models import Event, Seat
 from queueing.exceptions import SaleClosed
 from queueing.models import AdmissionPass
-from queueing.selectors import admission_pass_for
 
 logger = logging.getLogger(__name__)
 
@@ -130,16 +129,16 @@ def _set_lock_timeout() -> None:
 
 
 def _lock_admission_pass(*, user, event: Event, now: datetime) -> AdmissionPass:
-    valid = admission_pass_for(user=user, event=event, now=now)
-    if valid is None:
-        raise NotAdmitted()
+    """The fan's valid pass, locked: one fan's two tabs take turns past the seat limit."""
     locked = (
         AdmissionPass.objects.select_for_update(no_key=True)
-        .filter(pk=valid.pk, ended_at__isnull=True, expires_at__gt=now)
+        .filter(event=event, user=user, ended_at__isnull=True, expires_at__gt=now)
+        .order_by("-expires_at")
         .first()
     )
-    if locked is None:  # ended while we waited for its lock
+    if locked is None:
         raise NotAdmitted()
+    # PostgreSQL re-checks the filter on the row it waited for, so a pass that ended meanwhile is None.
     return locked
 
 
@@ -236,9 +235,9 @@ def seats_hold(*, user, event: Event, seat_ids: Collection[int]) -> HoldResult:
     if unknown:
         raise UnknownSeats(details={"seatIds": unknown})
 
-    already_mine = set(
-        SeatHold.objects.filter(user=user, event=event, expires_at__gt=now).values_list("seat_id", flat=True)
-    )
+    my_live_holds = SeatHold.objects.filter(user=user, event=event, expires_at__gt=now)
+    my_hold_expiries = dict(my_live_holds.values_list("seat_id", "expires_at"))
+    already_mine = set(my_hold_expiries)
     if len(already_mine | set(requested)) > event.max_seats_per_order:
         raise TooManySeats(
             details={
@@ -249,16 +248,20 @@ def seats_hold(*, user, event: Event, seat_ids: Collection[int]) -> HoldResult:
         )
 
     holds = _lock_holds(requested)
-    bookings = _lock_bookings(_stale_booking_ids_on(requested, now=now))
-    freed = _expire_stale(bookings.values(), now=now)
+    # One read of the active line items on these seats (their rows cannot change: we hold the seat locks).
+    items = list(
+        BookingItem.objects.filter(seat_id__in=requested, is_active=True).values_list(
+            "seat_id", "booking_id", "booking__status", "booking__user_id", "booking__expires_at"
+        )
+    )
+    stale_ids = {booking for _, booking, status, _, expires in items if status == PENDING and expires <= now}
+    freed = _expire_stale(_lock_bookings(stale_ids).values(), now=now)
 
     # Sold, or in someone else's unexpired pending booking (the fan's own pending booking keeps its seats).
     taken_by_booking = {
         seat_id
-        for seat_id, status, owner_id in BookingItem.objects.filter(
-            seat_id__in=requested, is_active=True
-        ).values_list("seat_id", "booking__status", "booking__user_id")
-        if not (status == PENDING and owner_id == user.pk)
+        for seat_id, booking_id, status, owner_id, _ in items
+        if booking_id not in stale_ids and not (status == PENDING and owner_id == user.pk)
     }
     taken = sorted(
         seat_id
@@ -275,27 +278,36 @@ def seats_hold(*, user, event: Event, seat_ids: Collection[int]) -> HoldResult:
         if not (seat_id in holds and holds[seat_id].expires_at > now and holds[seat_id].user_id == user.pk)
     ]
     # Expired rows (anyone's) on these seats give way: one row per seat is a database constraint.
-    SeatHold.objects.filter(pk__in=[holds[s].pk for s in to_hold if s in holds]).delete()
+    expired_rows = [holds[seat_id].pk for seat_id in to_hold if seat_id in holds]
+    if expired_rows:
+        SeatHold.objects.filter(pk__in=expired_rows).delete()
     try:
-        with transaction.atomic():
-            SeatHold.objects.bulk_create(
-                SeatHold(
-                    event=event,
-                    seat_id=seat_id,
-                    user=user,
-                    admission_pass=admission,
-                    expires_at=admission.expires_at,
-                    created_at=now,
-                )
-                for seat_id in to_hold
+        # No savepoint: an IntegrityError aborts the whole hold anyway (all or nothing).
+        SeatHold.objects.bulk_create(
+            SeatHold(
+                event=event,
+                seat_id=seat_id,
+                user=user,
+                admission_pass=admission,
+                expires_at=admission.expires_at,
+                created_at=now,
             )
+            for seat_id in to_hold
+        )
     except IntegrityError as exc:  # only reachable if someone bypassed the seat locks
         raise SeatUnavailable(details={"seatIds": to_hold}) from exc
 
     changes = [(seat_id, notify.AVAILABLE) for seat_id in freed if seat_id not in set(requested)]
     changes += [(seat_id, notify.HELD) for seat_id in to_hold]
     notify.notify_seats_changed_on_commit(event.pk, changes)
-    return _hold_result(user=user, event=event, now=now, added=to_hold)
+    # The fan's live holds are the earlier ones plus these, so the result needs no further read.
+    return HoldResult(
+        event_id=event.pk,
+        seat_ids=sorted(already_mine | set(requested)),
+        added_seat_ids=sorted(to_hold),
+        released_seat_ids=[],
+        expires_at=min([admission.expires_at, *my_hold_expiries.values()]),
+    )
 
 
 @busy_on_lock_timeout
