@@ -24,37 +24,22 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.utils import timezone
 
 from queueing.models import QueueEntry
 
 logger = logging.getLogger(__name__)
 
-# libpq takes these from Django's database OPTIONS; the others (pool, isolation_level...) are Django's.
-_LIBPQ_OPTIONS = {
-    "sslmode",
-    "sslrootcert",
-    "sslcert",
-    "sslkey",
-    "options",
-    "connect_timeout",
-    "application_name",
-}
-
 
 def _connection_kwargs() -> dict[str, Any]:
-    database = settings.DATABASES["default"]
-    kwargs: dict[str, Any] = {
-        "dbname": database["NAME"],
-        "user": database.get("USER") or None,
-        "password": database.get("PASSWORD") or None,
-        "host": database.get("HOST") or None,
-        "port": database.get("PORT") or None,
-    }
-    kwargs.update({key: value for key, value in database.get("OPTIONS", {}).items() if key in _LIBPQ_OPTIONS})
-    return {key: value for key, value in kwargs.items() if value is not None}
+    """Exactly what Django's own connections use (a socket directory in OPTIONS included), minus
+    the parts that only fit Django's synchronous cursors."""
+    params = connections["default"].get_connection_params()
+    for django_only in ("cursor_factory", "context"):
+        params.pop(django_only, None)
+    return params
 
 
 class _Batcher:

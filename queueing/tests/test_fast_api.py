@@ -336,3 +336,38 @@ def test_the_switch_sends_everything_to_django(event, fan, settings):
 
     assert (answer.status, answer.json()["position"]) == (200, 1)
     assert "allow" in answer.headers  # DRF's own header: the request went through the DRF view
+
+
+def test_batched_writes_connect_where_django_connects_even_through_a_socket_directory(monkeypatch):
+    """An embedded PostgreSQL is reached through a socket directory given in OPTIONS, not HOST."""
+    from django.db import connections
+
+    from queueing.batching import _connection_kwargs
+
+    settings_dict = {
+        **connections["default"].settings_dict,
+        "NAME": "turnstile",
+        "HOST": "",
+        "PORT": "",
+        "OPTIONS": {"host": "/run/turnstile/postgres-socket"},
+    }
+    monkeypatch.setattr(connections["default"], "settings_dict", settings_dict)
+
+    kwargs = _connection_kwargs()
+
+    assert kwargs["host"] == "/run/turnstile/postgres-socket"
+    assert kwargs["dbname"] == "turnstile"
+    assert "cursor_factory" not in kwargs
+
+
+@pytest.mark.django_db
+def test_batched_writes_reach_the_database_django_uses():
+    import psycopg
+    from django.db import connections
+
+    from queueing.batching import _connection_kwargs
+
+    with psycopg.connect(**_connection_kwargs()) as connection:
+        (name,) = connection.execute("SELECT current_database()").fetchone()
+
+    assert name == connections["default"].settings_dict["NAME"]
