@@ -32,31 +32,20 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 
 from bookings.notify import seats_event_group
 from bookings.selectors import seat_states_for_event
+from core.websocket import CLOSE_UNAUTHENTICATED, CLOSE_UNKNOWN_EVENT, websocket_user
 from events.models import Event
 from events.selectors import event_get_public
-from queueing.consumers import CLOSE_UNAUTHENTICATED, CLOSE_UNKNOWN_EVENT
 
 __all__ = ["BATCH_SECONDS", "CLOSE_UNAUTHENTICATED", "CLOSE_UNKNOWN_EVENT", "SeatMapConsumer"]
 
 # A change that follows the previous message by less than this waits for the end of the window.
 BATCH_SECONDS = 0.1
-
-
-def _user_from_access_token(raw_token: str):
-    authentication = JWTAuthentication()
-    try:
-        return authentication.get_user(authentication.get_validated_token(raw_token.encode()))
-    except (InvalidToken, AuthenticationFailed):
-        return None
 
 
 def _event_or_none(raw_event_id: str) -> Event | None:
@@ -78,7 +67,7 @@ class SeatMapConsumer(AsyncJsonWebsocketConsumer):
         self.last_sent = 0.0
 
         await self.accept()
-        user = await self._authenticate()
+        user = await websocket_user(self.scope)
         if user is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -100,14 +89,6 @@ class SeatMapConsumer(AsyncJsonWebsocketConsumer):
             self.flush_task.cancel()
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def _authenticate(self):
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        tokens = query.get("token")
-        if tokens:
-            return await database_sync_to_async(_user_from_access_token)(tokens[0])
-        user = self.scope.get("user")
-        return user if user is not None and user.is_authenticated else None
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
         await self.send_json({"type": "error", "code": "unknown_action"})

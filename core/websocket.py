@@ -1,8 +1,11 @@
-"""WebSocket origin policy."""
+"""WebSocket plumbing shared by the consumers: origin policy, who is connecting, close codes."""
 
 from urllib.parse import parse_qs
 
+from channels.db import database_sync_to_async
 from channels.security.websocket import AllowedHostsOriginValidator
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 
 
 class BrowserOriginValidator:
@@ -23,3 +26,29 @@ class BrowserOriginValidator:
         if not has_origin and has_token:
             return await self.application(scope, receive, send)
         return await self.browser_checked(scope, receive, send)
+
+
+# Close codes our consumers use after accepting, so a client can read why it was refused.
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_UNKNOWN_EVENT = 4404
+
+
+def _user_from_access_token(raw_token: str):
+    """The active user of a JWT *access* token (refresh tokens are refused), or None."""
+    authentication = JWTAuthentication()
+    try:
+        return authentication.get_user(authentication.get_validated_token(raw_token.encode()))
+    except (InvalidToken, AuthenticationFailed):
+        return None
+
+
+async def websocket_user(scope):
+    """Who opened the socket: the `?token=` access token when given (mobile), else the session user.
+
+    None when neither identifies an active user.
+    """
+    tokens = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
+    if tokens:
+        return await database_sync_to_async(_user_from_access_token)(tokens[0])
+    user = scope.get("user")
+    return user if user is not None and user.is_authenticated else None

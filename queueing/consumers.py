@@ -43,22 +43,17 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 
+from core.websocket import CLOSE_UNAUTHENTICATED, CLOSE_UNKNOWN_EVENT, websocket_user
 from events.models import Event
 from queueing import selectors
 from queueing.exceptions import EventNotFound
 from queueing.notify import admitted_redirect_url, queue_event_group, queue_user_group
 from queueing.presenters import progress_percent, progress_session_key, status_message
 from queueing.selectors import QueueState, QueueStatus
-
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_UNKNOWN_EVENT = 4404
 
 REFRESH_WINDOW_SECONDS = 10.0
 REFRESHES_PER_WINDOW = 5
@@ -72,14 +67,6 @@ class ExactReading:
     head_sequence: int
     is_paused: bool
     start_position: int | None
-
-
-def _user_from_access_token(raw_token: str):
-    authentication = JWTAuthentication()
-    try:
-        return authentication.get_user(authentication.get_validated_token(raw_token.encode()))
-    except (InvalidToken, AuthenticationFailed):
-        return None
 
 
 def _event_or_none(raw_event_id: str) -> Event | None:
@@ -116,7 +103,7 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):
         self.opening_refresh: asyncio.Task | None = None
 
         await self.accept()
-        user = await self._authenticate()
+        user = await websocket_user(self.scope)
         if user is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -139,14 +126,6 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):
             self.opening_refresh.cancel()
         for group in self.joined_groups:
             await self.channel_layer.group_discard(group, self.channel_name)
-
-    async def _authenticate(self):
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        tokens = query.get("token")
-        if tokens:
-            return await database_sync_to_async(_user_from_access_token)(tokens[0])
-        user = self.scope.get("user")
-        return user if user is not None and user.is_authenticated else None
 
     # --- Exact reads ------------------------------------------------------------------------------
 

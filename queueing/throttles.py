@@ -8,23 +8,12 @@ Periods may carry a multiplier: ``"5/5min"`` is five requests per five minutes.
 
 from __future__ import annotations
 
-import re
-
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])[a-z]*\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    match = _RATE.match(rate)
-    if match is None:
-        raise ImproperlyConfigured(f"Invalid throttle rate {rate!r}; use e.g. '60/min' or '5/5min'.")
-    count, multiplier, unit = match.groups()
-    return int(count), int(multiplier or 1) * _UNIT_SECONDS[unit]
+from core.throttles import parse_rate
 
 
 class _QueueThrottle(SimpleRateThrottle):
