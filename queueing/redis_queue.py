@@ -131,6 +131,13 @@ return {1, tostring(seq), redis.call('ZRANK', KEYS[2], uid), redis.call('ZCARD',
         redis.call('LRANGE', KEYS[5], 0, -1)}
 """
 
+# Undo a join whose PostgreSQL record failed: remove the place only if it is still the one that
+# join took (a later join of the same fan keeps its own).
+_UNDO_JOIN_LUA = """
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 0
+"""
+
 # Pop the next batch. With a tick lock (ARGV[5] == '1') at most one batch per tick ever pops.
 # The popped fans move to `admitted` and to `pending` in the same script, so a process dying before
 # its database commit leaves them in `pending` for the next admission to finish, never lost.
@@ -241,6 +248,14 @@ def _async_script(source: str) -> AsyncScript:
     if source not in scripts:
         scripts[source] = client.register_script(source)
     return scripts[source]
+
+
+def run_undo_join(keys: QueueKeys, *, user_id: int, sequence: int) -> None:
+    _script(_UNDO_JOIN_LUA)(keys=[keys.waiting], args=[user_id, sequence], client=redis_client())
+
+
+async def arun_undo_join(keys: QueueKeys, *, user_id: int, sequence: int) -> None:
+    await _async_script(_UNDO_JOIN_LUA)(keys=[keys.waiting], args=[user_id, sequence])
 
 
 async def arun_join(keys: QueueKeys, *, user_id: int, now_epoch: float) -> list:

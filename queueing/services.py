@@ -52,11 +52,13 @@ from queueing.redis_queue import (
     JOIN_NOT_READY,
     QueueKeys,
     arun_join,
+    arun_undo_join,
     parse_admission_log,
     rebuild_finish_script,
     redis_client,
     run_admit,
     run_join,
+    run_undo_join,
 )
 from queueing.selectors import (
     QueueState,
@@ -120,9 +122,15 @@ def _join_fifo(*, user, event: Event) -> QueueStatus:
         if code == JOIN_ADMITTED:
             return _admitted_join_status(event=event, result=result)
         sequence = int(result[1])
-        inserted = _insert_entry(
-            event_id=event.pk, user_id=user.pk, sequence=sequence, state=QueueEntry.State.WAITING
-        )
+        try:
+            inserted = _insert_entry(
+                event_id=event.pk, user_id=user.pk, sequence=sequence, state=QueueEntry.State.WAITING
+            )
+        except Exception:
+            # Not durable, so not a place: no fan may hold a place in Redis that PostgreSQL lacks.
+            if not result[4]:
+                run_undo_join(keys, user_id=user.pk, sequence=sequence)
+            raise
         if not inserted and not result[4]:
             return _reconcile_join(user=user, event=event, sequence=sequence)
         return _waiting_join_status(event=event, result=result)
@@ -184,7 +192,12 @@ async def aqueue_join(*, user, event: Event) -> QueueStatus:
     if code == JOIN_ADMITTED:
         return _admitted_join_status(event=event, result=result)
     sequence = int(result[1])
-    inserted = await join_recorder().record(event_id=event.pk, user_id=user.pk, sequence=sequence)
+    try:
+        inserted = await join_recorder().record(event_id=event.pk, user_id=user.pk, sequence=sequence)
+    except Exception:
+        if not result[4]:  # as in _join_fifo: an unrecorded place is no place
+            await arun_undo_join(QueueKeys(event.pk), user_id=user.pk, sequence=sequence)
+        raise
     if not inserted and not result[4]:
         return await database_sync_to_async(_reconcile_join)(user=user, event=event, sequence=sequence)
     return _waiting_join_status(event=event, result=result)

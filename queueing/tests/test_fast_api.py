@@ -371,3 +371,30 @@ def test_batched_writes_reach_the_database_django_uses():
         (name,) = connection.execute("SELECT current_database()").fetchone()
 
     assert name == connections["default"].settings_dict["NAME"]
+
+
+def test_a_fast_join_postgresql_did_not_record_leaves_no_place_in_redis(event, fan, other_fan, monkeypatch):
+    import psycopg
+
+    from queueing.batching import JoinRecorder
+    from queueing.redis_queue import QueueKeys
+
+    queue_join(user=other_fan, event=event)
+
+    async def database_down(self, **kwargs):
+        raise psycopg.OperationalError("the database went away")
+
+    async def join():
+        try:
+            return await aqueue_join(user=fan, event=event)
+        finally:
+            await close_batchers()
+            await close_async_redis_client()
+
+    monkeypatch.setattr(JoinRecorder, "record", database_down)
+    with pytest.raises(psycopg.OperationalError):
+        async_to_sync(join)()
+
+    assert redis_client().zscore(QueueKeys(event.pk).waiting, str(fan.pk)) is None
+    monkeypatch.undo()
+    assert async_to_sync(join)().position == 2

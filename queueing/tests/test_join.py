@@ -163,3 +163,24 @@ def test_a_fan_whose_pass_ran_out_rejoins_at_the_back(event, make_fans):
     states = dict(QueueEntry.objects.filter(user=fan).values_list("sequence", "state"))
     assert states == {1: QueueEntry.State.EXPIRED, 3: QueueEntry.State.WAITING}
     assert AdmissionPass.objects.get(user=fan).ended_at is not None
+
+
+def test_a_join_postgresql_did_not_record_leaves_no_place_in_redis(event, make_fans, monkeypatch):
+    from django.db import OperationalError
+
+    from queueing import services
+
+    first, fan = make_fans(2)
+    queue_join(user=first, event=event)
+
+    def database_down(**kwargs):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(services, "_insert_entry", database_down)
+    with pytest.raises(OperationalError):
+        queue_join(user=fan, event=event)
+
+    assert redis_client().zscore(QueueKeys(event.pk).waiting, str(fan.pk)) is None
+    assert queue_status(user=fan, event=event) is None
+    monkeypatch.undo()
+    assert queue_join(user=fan, event=event).position == 2
