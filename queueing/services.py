@@ -69,6 +69,7 @@ from queueing.selectors import (
     measured_rate_per_second,
     queue_status,
 )
+from queueing.signals import fan_left_queue
 
 logger = logging.getLogger(__name__)
 
@@ -304,6 +305,7 @@ def queue_leave(*, user, event: Event) -> None:
     pipe.zrem(keys.admitted, str(user.pk))
     pipe.hdel(keys.pending, str(user.pk))
     pipe.execute()
+    fan_left_queue.send(sender=QueueEntry, user=user, event=event)
 
 
 # --- Opening lottery ------------------------------------------------------------------------------

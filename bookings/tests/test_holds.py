@@ -208,3 +208,24 @@ def test_a_booking_of_a_seat_sold_behind_the_services_back_is_a_clean_409(event,
         booking_create(user=admitted_fan, event=event)
 
     assert Booking.objects.filter(user=admitted_fan).count() == 0
+
+
+def test_a_fan_who_leaves_the_queue_gives_held_seats_back_at_once(event, seats, admitted_fan, other_fan):
+    seats_hold(user=admitted_fan, event=event, seat_ids=[seats[0].pk, seats[1].pk])
+
+    queue_leave(user=admitted_fan, event=event)
+
+    assert not SeatHold.objects.filter(user=admitted_fan).exists()
+    statuses = {seat.id: seat.status for seat in seat_map_for_event(event=event, user=other_fan)}
+    assert statuses[seats[0].pk] == statuses[seats[1].pk] == SeatStatus.AVAILABLE
+
+
+def test_leaving_the_queue_keeps_the_seats_of_a_pending_booking(event, seats, admitted_fan):
+    seats_hold(user=admitted_fan, event=event, seat_ids=[seats[0].pk])
+    booking = booking_create(user=admitted_fan, event=event)
+
+    queue_leave(user=admitted_fan, event=event)
+
+    assert SeatHold.objects.filter(user=admitted_fan, seat=seats[0]).exists()
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.PENDING_PAYMENT
