@@ -16,6 +16,7 @@ from accounts.services import (
     user_authenticate,
     user_create,
 )
+from core.schema import ErrorSerializer
 
 TAGS = ["auth"]
 TOKEN_MAX_LENGTH = 4096
@@ -66,18 +67,8 @@ class AuthSessionOutputSerializer(AuthTokensOutputSerializer):
     user = UserOutputSerializer()
 
 
-class AuthErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.DictField(help_text="Per-field messages for VALIDATION_ERROR, else mostly empty.")
-
-
-class AuthErrorSerializer(serializers.Serializer):
-    error = AuthErrorDetailSerializer()
-
-
 def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(AuthErrorSerializer, description=description)
+    return OpenApiResponse(ErrorSerializer, description=description)
 
 
 _THROTTLED = _error("RATE_LIMITED: too many attempts from this address; see the Retry-After header.")

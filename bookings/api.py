@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +19,7 @@ from bookings.models import Booking
 from bookings.selectors import SeatStatus, SeatView, booking_for_user, bookings_for_user, seat_map_for_event
 from bookings.services import HoldResult, booking_cancel, booking_create, seats_hold, seats_release
 from bookings.throttles import BookingUserThrottle
+from core.schema import ErrorSerializer
 from events.models import Event
 from events.money import price_to_minor_units
 from events.selectors import event_get_public
@@ -29,19 +30,7 @@ BOOKING_TAGS = ["bookings"]
 # A hard cap on the request size; the event's own limit (max_seats_per_order) is checked too.
 MAX_SEAT_IDS_PER_REQUEST = 100
 
-_ERROR = inline_serializer(
-    name="BookingError",
-    fields={
-        "error": inline_serializer(
-            name="BookingErrorBody",
-            fields={
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "details": serializers.DictField(),
-            },
-        )
-    },
-)
+_ERROR = ErrorSerializer
 
 
 def _event_or_404(event_id: int) -> Event:

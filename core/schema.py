@@ -1,4 +1,6 @@
-"""drf-spectacular hooks."""
+"""API schema pieces: drf-spectacular hooks and the shared error envelope."""
+
+from rest_framework import serializers
 
 
 def drop_trailing_slash_aliases(endpoints):
@@ -9,3 +11,15 @@ def drop_trailing_slash_aliases(endpoints):
         for path, path_regex, method, callback in endpoints
         if not (path.endswith("/") and path.rstrip("/") in paths)
     ]
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable upper-case code, e.g. SEAT_UNAVAILABLE.")
+    message = serializers.CharField(help_text="Readable text for the fan.")
+    details = serializers.DictField(help_text="Per-field messages for VALIDATION_ERROR, else context.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error envelope of every API endpoint (see core.exceptions.api_exception_handler)."""
+
+    error = ErrorBodySerializer()

@@ -3,7 +3,7 @@ call a service, shape the output. Errors: ``{"error": {"code", "message", "detai
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from bookings.models import Booking
 from bookings.selectors import booking_for_user
+from core.schema import ErrorSerializer
 from payments.models import Payment, Provider
 from payments.selectors import ticket_views, tickets_for_booking
 from payments.services import payment_confirm, payment_intent_get_or_create
@@ -18,19 +19,7 @@ from payments.throttles import PaymentUserThrottle
 
 TAGS = ["payments"]
 
-_ERROR = inline_serializer(
-    name="PaymentError",
-    fields={
-        "error": inline_serializer(
-            name="PaymentErrorBody",
-            fields={
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "details": serializers.DictField(),
-            },
-        )
-    },
-)
+_ERROR = ErrorSerializer
 
 
 class CreateIntentInputSerializer(serializers.Serializer):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.schema import ErrorSerializer
 from events.models import Event
 from queueing.exceptions import NotInQueue
 from queueing.selectors import QueueState, QueueStatus, queue_event_get, queue_stats, queue_status
@@ -18,19 +19,7 @@ from queueing.throttles import QueueAddressThrottle, QueueUserThrottle
 
 TAGS = ["queue"]
 
-_ERROR = inline_serializer(
-    name="QueueError",
-    fields={
-        "error": inline_serializer(
-            name="QueueErrorBody",
-            fields={
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "details": serializers.DictField(),
-            },
-        )
-    },
-)
+_ERROR = ErrorSerializer
 
 
 class QueueJoinInputSerializer(serializers.Serializer):
