@@ -6,4 +6,4 @@ from core.throttles import SettingsRateUserThrottle
 class BookingUserThrottle(SettingsRateUserThrottle):
     enable_setting = "BOOKING_THROTTLE_ENABLE"
     rates_setting = "BOOKING_THROTTLE_RATES"
-    scope_prefix = "booking"
+    scope_prefix = "booking_"

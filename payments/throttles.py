@@ -6,4 +6,4 @@ from core.throttles import SettingsRateUserThrottle
 class PaymentUserThrottle(SettingsRateUserThrottle):
     enable_setting = "PAYMENTS_THROTTLE_ENABLE"
     rates_setting = "PAYMENTS_THROTTLE_RATES"
-    scope_prefix = "payments"
+    scope_prefix = "payments_"
