@@ -1,4 +1,4 @@
-# Image for docker-compose.yml: web (uvicorn workers), worker and beat share it.
+# Image for docker-compose.yml: web (python -m ticketing.serve: uvicorn workers), worker and beat share it.
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
@@ -9,4 +9,6 @@ RUN DEBUG=false SECRET_KEY=build-only-collectstatic-key-not-used-at-runtime-000 
 RUN useradd --create-home turnstile
 USER turnstile
 EXPOSE 8000
-CMD ["uvicorn", "ticketing.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
+ENV HOST=0.0.0.0 PORT=8000
+# The same server and topology as `make run` (WEB_WORKERS processes, one per core by default).
+CMD ["python", "-m", "ticketing.serve"]

@@ -5,7 +5,6 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.forms import PASSWORD_MAX_LENGTH
@@ -16,6 +15,7 @@ from accounts.services import (
     user_authenticate,
     user_create,
 )
+from accounts.throttles import AUTH_ADDRESS_THROTTLES, account_login_wait
 from core.schema import ErrorSerializer
 
 TAGS = ["auth"]
@@ -71,7 +71,9 @@ def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
-_THROTTLED = _error("RATE_LIMITED: too many attempts from this address; see the Retry-After header.")
+_THROTTLED = _error(
+    "RATE_LIMITED: too many attempts for this account or from this address; see the Retry-After header."
+)
 _INVALID = _error("VALIDATION_ERROR: `details` maps each invalid field to its messages.")
 
 
@@ -82,8 +84,13 @@ class _PublicAuthApi(APIView):
     # No authentication at all: a stale or broken Authorization header must not stop a log-in.
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = AUTH_ADDRESS_THROTTLES
     throttle_scope = "auth"
+
+    def check_throttles(self, request: Request) -> None:
+        # A method this view does not have is a 405, whatever the rate.
+        if request.method and hasattr(self, request.method.lower()):
+            super().check_throttles(request)
 
 
 class RegisterApi(_PublicAuthApi):
@@ -125,6 +132,9 @@ class LoginApi(_PublicAuthApi):
     def post(self, request: Request) -> Response:
         serializer = LoginInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        wait = account_login_wait(serializer.validated_data["email"])
+        if wait is not None:
+            self.throttled(request, wait)
         user = user_authenticate(request=request, **serializer.validated_data)
         tokens = auth_tokens_issue(user=user)
         return Response(AuthSessionOutputSerializer(tokens).data)

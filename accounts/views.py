@@ -16,20 +16,35 @@ from django_ratelimit.decorators import ratelimit
 
 from accounts.forms import AccountPasswordChangeForm, EmailAuthenticationForm, SignupForm
 from accounts.services import EmailTaken, WeakPassword, user_create
-
-# Per client address, on POST only: enough for typos, too few for password guessing.
-DEFAULT_AUTH_PAGES_RATE = "10/m"
-
-
-def auth_pages_rate(group: str, request: HttpRequest) -> str:
-    """Read at request time so a load test or a test can change it (`RATELIMIT_AUTH_PAGES`)."""
-    return getattr(settings, "RATELIMIT_AUTH_PAGES", DEFAULT_AUTH_PAGES_RATE)
+from accounts.throttles import (
+    page_account_key,
+    page_account_rate,
+    page_address_rate,
+    page_address_sustained_rate,
+)
 
 
-def _ratelimited(group: str):
-    return method_decorator(
-        ratelimit(group=group, key="ip", rate=auth_pages_rate, method="POST", block=True), name="dispatch"
-    )
+def _ratelimited(group: str, *, per_account: bool = False):
+    """POSTs limited per address (generous, escalating) and, for log-in, per account first
+    (accounts.throttles: the API's rates and switch)."""
+    decorators = [
+        ratelimit(group=f"{group}.ip", key="ip", rate=page_address_rate, method="POST", block=True),
+        ratelimit(
+            group=f"{group}.ip-hour", key="ip", rate=page_address_sustained_rate, method="POST", block=True
+        ),
+    ]
+    if per_account:
+        decorators.insert(
+            0,
+            ratelimit(
+                group=f"{group}.account",
+                key=page_account_key,
+                rate=page_account_rate,
+                method="POST",
+                block=True,
+            ),
+        )
+    return method_decorator(decorators, name="dispatch")
 
 
 @_ratelimited("accounts.signup")
@@ -72,7 +87,7 @@ class SignupView(auth_views.RedirectURLMixin, FormView):
         return context
 
 
-@_ratelimited("accounts.login")
+@_ratelimited("accounts.login", per_account=True)
 class LoginView(auth_views.LoginView):
     authentication_form = EmailAuthenticationForm
     template_name = "accounts/login.html"

@@ -1,70 +1,76 @@
-"""Per-fan API throttles whose rates live in settings (read on every request, set from the environment)."""
+"""API throttles whose rates live in settings (read on every request, set from the environment).
+
+They only decide *which* limit applies (scope, rate, fan or address); counting is
+``core.ratelimit``'s, shared with the queue's fast path. A throttled request gets 429
+``RATE_LIMITED`` with ``Retry-After`` through the API error handler.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])[a-z]*\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+from core import ratelimit
+from core.ratelimit import Limit, parse_rate
 
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """(requests, seconds) of a rate like "60/min"; periods may carry a multiplier: "5/5min"."""
-    match = _RATE.match(rate)
-    if match is None:
-        raise ImproperlyConfigured(f"Invalid throttle rate {rate!r}; use e.g. '60/min' or '5/5min'.")
-    count, multiplier, unit = match.groups()
-    return int(count), int(multiplier or 1) * _UNIT_SECONDS[unit]
+__all__ = ["SettingsRateThrottle", "SettingsRateUserThrottle", "limits_for", "parse_rate"]
 
 
-class SettingsRateThrottle(SimpleRateThrottle):
+class SettingsRateThrottle(BaseThrottle):
     """Throttle by the view's ``throttle_scope``, with the rate looked up on every request.
 
     Subclasses say where rates live (``rates()``), which switch turns them off (``enable_setting``,
     off for load tests from one address) and whether the caller is the fan or the address (``per``).
-    A throttled request gets 429 ``RATE_LIMITED`` through the API error handler.
     """
 
     enable_setting: str
     scope_prefix = ""
     per: Literal["fan", "address"] = "fan"
 
-    def __init__(self) -> None:  # the rate depends on the view: resolved in allow_request
-        pass
-
-    def parse_rate(self, rate):  # type: ignore[override]
-        return parse_rate(rate) if rate else (None, None)
+    def __init__(self) -> None:
+        self._wait: int | None = None
 
     def rates(self) -> Mapping[str, str]:
         raise NotImplementedError
 
-    def rate_key(self, view) -> str:
-        return view.throttle_scope
+    def rate_key(self, throttle_scope: str) -> str:
+        return throttle_scope
 
-    def allow_request(self, request, view) -> bool:
+    def limit(self, *, throttle_scope: str, fan_id: object, address: str) -> Limit | None:
+        """The limit this throttle puts on a caller, or None (switched off, or no fan to count)."""
         if not getattr(settings, self.enable_setting):
-            return True
-        key = self.rate_key(view)
-        self.scope = f"{self.scope_prefix}{key}"
+            return None
+        key = self.rate_key(throttle_scope)
         try:
-            self.rate = self.rates()[key]
+            rate = self.rates()[key]
         except KeyError as exc:
             raise ImproperlyConfigured(f"No throttle rate for {key!r}.") from exc
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
-
-    def get_cache_key(self, request, view) -> str | None:
-        if self.per == "address":
-            return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-        if not request.user or not request.user.is_authenticated:
+        if not rate:
             return None
-        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+        who = address if self.per == "address" else fan_id
+        if who is None or who == "":
+            return None
+        return Limit(scope=f"{self.scope_prefix}{key}", rate=rate, who=str(who))
+
+    def allow_request(self, request, view) -> bool:
+        user = getattr(request, "user", None)
+        fan_id = user.pk if user is not None and user.is_authenticated else None
+        limit = self.limit(
+            throttle_scope=view.throttle_scope,
+            fan_id=fan_id,
+            address=ratelimit.client_address_of_request(request),
+        )
+        if limit is None:
+            return True
+        self._wait = ratelimit.hit([limit])
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return self._wait
 
 
 class SettingsRateUserThrottle(SettingsRateThrottle):
@@ -74,3 +80,18 @@ class SettingsRateUserThrottle(SettingsRateThrottle):
 
     def rates(self) -> Mapping[str, str]:
         return getattr(settings, self.rates_setting)
+
+
+def limits_for(
+    throttle_classes: Sequence[type[SettingsRateThrottle]],
+    *,
+    throttle_scope: str,
+    fan_id: object,
+    address: str,
+) -> list[Limit]:
+    """The limits a view's throttle classes put on one request, for callers outside DRF (fast path)."""
+    found = (
+        throttle().limit(throttle_scope=throttle_scope, fan_id=fan_id, address=address)
+        for throttle in throttle_classes
+    )
+    return [limit for limit in found if limit is not None]

@@ -4,11 +4,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from core.public_cache import public_page
 from events.models import Event
 from events.selectors import event_get_public, event_list_public, seat_availability_by_category
 
 
 @require_GET
+@public_page
 def event_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     events = event_list_public(now=now)
@@ -16,6 +18,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@public_page
 def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
     now = timezone.now()
     event = event_get_public(slug=slug)

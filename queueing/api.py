@@ -10,12 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import ratelimit
 from core.schema import ErrorSerializer
 from events.models import Event
 from queueing.exceptions import NotInQueue
 from queueing.selectors import QueueState, QueueStatus, queue_event_get, queue_stats, queue_status
 from queueing.services import queue_join, queue_leave
-from queueing.throttles import QueueAddressThrottle, QueueUserThrottle
+from queueing.throttles import QUEUE_THROTTLES, queue_limits
 
 TAGS = ["queue"]
 
@@ -65,7 +66,7 @@ def _event_from_path(event_id: str) -> Event:
 
 
 class QueueReadApi(APIView):
-    throttle_classes = [QueueUserThrottle, QueueAddressThrottle]
+    throttle_classes = QUEUE_THROTTLES
     throttle_scope = "queue_read"
 
 
@@ -96,9 +97,14 @@ class QueueJoinApi(APIView):
             current = queue_status(user=request.user, event=event)
             if current is not None and current.status != QueueState.EXPIRED:
                 return Response(status_body(current), status=status.HTTP_200_OK)
-        for throttle in (QueueUserThrottle(), QueueAddressThrottle()):
-            if not throttle.allow_request(request, self):
-                self.throttled(request, throttle.wait())
+        limits = queue_limits(
+            self.throttle_scope,
+            fan_id=request.user.pk,
+            address=ratelimit.client_address_of_request(request),
+        )
+        wait = ratelimit.hit(limits)
+        if wait is not None:
+            self.throttled(request, wait)
         joined = queue_join(user=request.user, event=event)
         code = status.HTTP_200_OK if joined.already_in_queue else status.HTTP_201_CREATED
         return Response(status_body(joined), status=code)

@@ -25,14 +25,12 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from types import SimpleNamespace
 from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.http import HttpRequest
 from django.http.request import split_domain_port, validate_host
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf_exceptions
@@ -40,6 +38,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+from core import ratelimit
 from core.exceptions import ApplicationError, api_exception_handler, error_body
 from events.models import Event
 from queueing.api import status_body
@@ -47,7 +46,7 @@ from queueing.batching import active_users
 from queueing.exceptions import EventNotFound, NotInQueue
 from queueing.selectors import QueueState, aqueue_status, queue_event_get
 from queueing.services import aqueue_join
-from queueing.throttles import QueueAddressThrottle, QueueUserThrottle
+from queueing.throttles import queue_limits
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +70,10 @@ _HEADERS = [
 
 class _PassToDjango(Exception):
     """This request is not for the fast path: Django answers it."""
+
+
+class _ClientGone(Exception):
+    """The client disconnected before its request body arrived: nobody to answer."""
 
 
 class _EventCache:
@@ -136,7 +139,7 @@ class QueueFastPath:
         if position is None and not (method == "POST" and _JOIN_PATH.match(path)):
             return await self.app(scope, receive, send)
 
-        body = b""
+        body: bytes | None = None  # None: not read, Django reads it itself
         try:
             headers = self._headers(scope)
             if position is None:
@@ -145,7 +148,9 @@ class QueueFastPath:
             else:
                 status, payload, extra_headers = await self._position(scope, headers, int(position[1]))
         except _PassToDjango:
-            return await self.app(scope, _replay(body, receive), send)
+            return await self.app(scope, receive if body is None else _replay(body, receive), send)
+        except _ClientGone:
+            return None
         except ApplicationError as exc:
             status, payload, extra_headers = (
                 exc.status_code,
@@ -186,7 +191,7 @@ class QueueFastPath:
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                raise _PassToDjango
+                raise _ClientGone
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):
                 return b"".join(chunks)
@@ -212,7 +217,7 @@ class QueueFastPath:
     async def _join(self, scope: Scope, headers: dict[bytes, bytes], body: bytes):
         try:
             data = json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # Django's parser answers these in the envelope
             raise _PassToDjango from exc
         event_id = data.get("eventId") if isinstance(data, dict) else None
         if type(event_id) is not int or event_id < 1:
@@ -225,7 +230,7 @@ class QueueFastPath:
                 current = await aqueue_status(user=user, event=event)
                 if current is not None and current.status != QueueState.EXPIRED:
                     return 200, status_body(current), []
-            throttled = await _throttle(scope, user, "queue_join", first_refusal=True)
+            throttled = await _throttle(scope, user, "queue_join")
             if throttled is not None:
                 return throttled
         # Without throttles the join script itself answers an already queued fan with the same place.
@@ -235,7 +240,7 @@ class QueueFastPath:
     async def _position(self, scope: Scope, headers: dict[bytes, bytes], event_id: int):
         user = await self._user(headers)
         if settings.QUEUE_THROTTLE_ENABLE:
-            throttled = await _throttle(scope, user, "queue_read", first_refusal=False)
+            throttled = await _throttle(scope, user, "queue_read")
             if throttled is not None:
                 return throttled
         event = await self.events.get(event_id)
@@ -245,37 +250,20 @@ class QueueFastPath:
         return 200, status_body(current), []
 
 
-async def _throttle(scope: Scope, user: AbstractBaseUser, throttle_scope: str, *, first_refusal: bool):
-    """Run the API's throttle classes (their cache is Django's, sync): ``None`` or a 429 answer."""
-    return await database_sync_to_async(_check_throttles)(scope, user, throttle_scope, first_refusal)
-
-
-def _check_throttles(scope: Scope, user: AbstractBaseUser, throttle_scope: str, first_refusal: bool):
-    request = HttpRequest()  # what the throttles read: the user, the address, X-Forwarded-For
-    request.META["REMOTE_ADDR"] = (scope.get("client") or ("", 0))[0]
+async def _throttle(scope: Scope, user: AbstractBaseUser, throttle_scope: str):
+    """The queue API's limits (``queueing.throttles``, counted in Redis without a thread): ``None``
+    or the 429 answer DRF gives."""
+    forwarded_for = None
     for name, value in scope["headers"]:
         if name == b"x-forwarded-for":
-            request.META["HTTP_X_FORWARDED_FOR"] = value.decode("latin-1")
-    request.user = user
-    view = SimpleNamespace(throttle_scope=throttle_scope)
-    waits = []
-    for throttle in (QueueUserThrottle(), QueueAddressThrottle()):
-        if not throttle.allow_request(request, view):
-            waits.append(throttle.wait())
-            if first_refusal:  # QueueJoinApi stops at the first refusal
-                break
-    if not waits:
+            forwarded_for = value.decode("latin-1")
+    address = ratelimit.client_address((scope.get("client") or ("", 0))[0], forwarded_for)
+    wait = await ratelimit.ahit(queue_limits(throttle_scope, fan_id=user.pk, address=address))
+    if wait is None:
         return None
-    # QueueReadApi (DRF's check_throttles) reports the longest wait.
-    known = [wait for wait in waits if wait is not None]
-    response = api_exception_handler(drf_exceptions.Throttled(max(known) if known else None), {})
+    response = api_exception_handler(drf_exceptions.Throttled(wait), {})
     assert response is not None  # noqa: S101 - DRF always answers its own exceptions
-    extra = (
-        [(b"retry-after", response.headers["Retry-After"].encode())]
-        if "Retry-After" in response.headers
-        else []
-    )
-    return response.status_code, response.data, extra
+    return response.status_code, response.data, [(b"retry-after", response.headers["Retry-After"].encode())]
 
 
 async def _respond(send: Send, status: int, payload: Any, extra_headers: list[tuple[bytes, bytes]]) -> None:
@@ -286,9 +274,8 @@ async def _respond(send: Send, status: int, payload: Any, extra_headers: list[tu
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
-    """``receive`` for Django after the fast path read the body already."""
-    if not body:
-        return receive
+    """``receive`` for Django after the fast path read the body (an empty body too: its one message
+    is spent, and waiting for another would hang the request)."""
     replayed = False
 
     async def replay() -> dict[str, Any]:

@@ -1,12 +1,15 @@
 """`make run`: the whole site on one machine, on embedded defaults.
 
 Starts PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL are set), migrates, seeds the demo,
-then runs daphne, a Celery worker and Celery beat until Ctrl-C, and stops everything it started.
+collects static files, then runs the web server (``python -m ticketing.serve``: uvicorn with one
+worker process per core, as in production), a Celery worker and Celery beat until Ctrl-C, and stops
+everything it started. If any of them exits, the others are stopped too (exit status 1).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -25,15 +28,38 @@ def _manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)  # noqa: S603
 
 
+def _local_secret_key() -> str:
+    """A secret key kept under .local/ so sessions survive restarts of `make run`."""
+    path = LOCAL_DIR / "secret_key"
+    if not path.exists():
+        LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def production_like_defaults(env: dict[str, str]) -> None:
+    """Serve as production does (DEBUG off, static files collected), over plain HTTP on this machine."""
+    env.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings")
+    env.setdefault("DEBUG", "false")
+    env.setdefault("SECURE_COOKIES", "false")
+    if not env.get("SECRET_KEY"):
+        env["SECRET_KEY"] = _local_secret_key()
+
+
 def main() -> int:
     port = os.environ.get("PORT", "8000")
     host = os.environ.get("HOST", "127.0.0.1")
     with services_environment() as env:
-        env.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings")
+        production_like_defaults(env)
         _manage(env, "migrate", "--noinput")
         _manage(env, "seed_demo")
+        _manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+        env.update({"HOST": host, "PORT": port})
+        # Beat keeps its schedule state here; .local/ exists only when the embedded servers started it.
+        LOCAL_DIR.mkdir(parents=True, exist_ok=True)
         commands = {
-            "web": [str(BIN / "daphne"), "-b", host, "-p", port, "ticketing.asgi:application"],
+            "web": [PYTHON, "-m", "ticketing.serve"],
             "worker": [
                 str(BIN / "celery"),
                 "-A",
@@ -57,7 +83,8 @@ def main() -> int:
         }
         processes = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in commands.items()}  # noqa: S603
         print(
-            f"\n  Turnstile is running on http://{host}:{port}/\n"
+            f"\n  Turnstile is running on http://{host}:{port}/ "
+            f"({env.get('WEB_WORKERS') or os.cpu_count()} web worker processes)\n"
             "  Staff (admin at /admin/): staff@turnstile.local / turnstile-staff\n"
             "  Fans: fan1@turnstile.local ... fan5@turnstile.local / turnstile-fan\n"
             "  Ctrl-C stops the site, the worker, beat, Redis and PostgreSQL.\n",

@@ -115,7 +115,22 @@ TEMPLATES = [
 # --- Data stores -------------------------------------------------------------------------------
 
 DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/turnstile")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+# Threads per web process running Django's request handler (ticketing.asgi); each may hold one
+# pooled database connection while it answers a request.
+WEB_THREADS = env_int("WEB_THREADS", 16)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+# psycopg's connection pool, per process: a request borrows a connection instead of opening one
+# (connecting cost more than most of our queries). DB_POOL_MAX_SIZE=0 turns it off.
+DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 2)
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", WEB_THREADS)
+if DB_POOL_MAX_SIZE > 0:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(DB_POOL_MIN_SIZE, DB_POOL_MAX_SIZE),
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env_int("DB_POOL_TIMEOUT_SECONDS", 10),
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0)
 # A row lock that cannot be had quickly becomes a clean "busy, retry" error instead of a pile-up.
 DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 5000)
 
@@ -129,6 +144,15 @@ CACHES = {
         "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
     }
 }
+
+# Sessions are read from Redis on every request and written through to PostgreSQL, so a Redis
+# restart logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# Public pages for anonymous visitors (core.public_cache): shared in Redis this long, plus at most
+# PUBLIC_PAGE_LOCAL_SECONDS in each process. Staff edits show at once; 0 turns the cache off.
+PUBLIC_PAGE_CACHE_SECONDS = env_int("PUBLIC_PAGE_CACHE_SECONDS", 3)
+PUBLIC_PAGE_LOCAL_SECONDS = float(env_str("PUBLIC_PAGE_LOCAL_SECONDS", "1"))
 
 CHANNEL_LAYERS = {
     "default": {
@@ -243,7 +267,6 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
-        "auth": env_str("THROTTLE_AUTH", "20/minute"),
         # Waiting room: new joins per fan (a fan already queued is never limited) and per address;
         # reads (position, stats, leave) per fan and per address. Periods like "5/5min" are allowed.
         "queue_join": env_str("THROTTLE_QUEUE_JOIN", "5/5min"),
@@ -284,6 +307,16 @@ SPECTACULAR_SETTINGS = {
 # Rate limits (django-ratelimit on pages). Off switch for load tests from one address.
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "default"
+# One rule for "which address is this": the socket's, or what NUM_PROXIES trusted proxies report.
+RATELIMIT_IP_META_KEY = "core.ratelimit.client_address_of_request"
+# Log-in, sign-up and token refresh, API and pages alike (accounts.throttles): strict per account,
+# generous and escalating per address (fans behind one carrier NAT share an address).
+AUTH_THROTTLE_ENABLE = env_bool("AUTH_THROTTLE_ENABLE", RATELIMIT_ENABLE)
+AUTH_THROTTLE_RATES = {
+    "account": env_str("THROTTLE_AUTH_ACCOUNT", "10/min"),
+    "address": env_str("THROTTLE_AUTH_IP", "300/min"),
+    "address_hour": env_str("THROTTLE_AUTH_IP_HOUR", "3000/hour"),
+}
 RATELIMIT_VIEW = "core.views.rate_limited"
 
 # --- I18N, static, mail --------------------------------------------------------------------------
@@ -301,7 +334,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "core.storage.ForgivingManifestStaticFilesStorage"
     },
 }
 

@@ -11,9 +11,13 @@ admin.site.index_title = "Events, seats, queues and bookings"
 handler404 = "core.views.page_not_found"
 handler500 = "core.views.server_error"
 
+# Resolution tries patterns in order: the pages fans load most come first.
 urlpatterns = [
+    path("", include("events.urls")),
+    path("", include("queueing.urls")),
+    path("", include("bookings.urls")),
+    path("", include("payments.urls")),
     path("healthz", healthz, name="healthz"),
-    path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -22,8 +26,5 @@ urlpatterns = [
     path("api/", include("queueing.api_urls")),
     path("api/", include("bookings.api_urls")),
     path("api/", include("payments.api_urls")),
-    path("", include("queueing.urls")),
-    path("", include("bookings.urls")),
-    path("", include("payments.urls")),
-    path("", include("events.urls")),
+    path("admin/", admin.site.urls),
 ]

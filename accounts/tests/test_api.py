@@ -4,7 +4,6 @@ import pytest
 from django.urls import include, path
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
@@ -277,6 +276,16 @@ def test_auth_routes_answer_with_and_without_a_trailing_slash(api_client, fan, s
     assert register.status_code == 201
 
 
+def _auth_rates(settings, **rates):
+    settings.AUTH_THROTTLE_ENABLE = True
+    settings.AUTH_THROTTLE_RATES = {
+        "account": "100/min",
+        "address": "100/min",
+        "address_hour": "1000/h",
+        **rates,
+    }
+
+
 @pytest.mark.parametrize(
     ("url", "body"),
     [
@@ -286,9 +295,8 @@ def test_auth_routes_answer_with_and_without_a_trailing_slash(api_client, fan, s
     ],
     ids=["login", "register", "refresh"],
 )
-def test_auth_endpoints_are_throttled_with_429_and_retry_after(api_client, monkeypatch, url, body):
-    # DRF copies the rates onto the class at import, so changing settings alone would not take effect.
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": "2/minute"})
+def test_auth_endpoints_are_throttled_per_address_with_429_and_retry_after(api_client, settings, url, body):
+    _auth_rates(settings, address="2/minute")
 
     statuses = [api_client.post(url, body, format="json").status_code for _ in range(2)]
     throttled = api_client.post(url, body, format="json")
@@ -299,8 +307,43 @@ def test_auth_endpoints_are_throttled_with_429_and_retry_after(api_client, monke
     assert error["details"]["retryAfter"] == int(throttled["Retry-After"])
 
 
-def test_the_auth_throttle_counts_per_client_address(monkeypatch, fan):
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": "1/minute"})
+def test_the_sustained_address_limit_escalates_the_wait_to_its_hour(api_client, settings):
+    _auth_rates(settings, address_hour="2/hour")
+    body = {"refreshToken": "garbage"}
+
+    statuses = [api_client.post("/api/auth/refresh", body, format="json").status_code for _ in range(3)]
+
+    assert statuses[:2] == [401, 401]
+    assert statuses[2] == 429
+    throttled = api_client.post("/api/auth/refresh", body, format="json")
+    assert 60 < int(throttled["Retry-After"]) <= 3600
+
+
+def test_log_in_is_limited_per_account_before_the_address(settings, fan):
+    _auth_rates(settings, account="2/minute")
+    guesser = APIClient(REMOTE_ADDR="203.0.113.1")
+
+    statuses = [_login(guesser, password=f"guess-{n}-x").status_code for n in range(3)]
+    other_fan_same_address = _login(guesser, email="someone-else@example.com", password="whatever-1")
+
+    assert statuses == [401, 401, 429]
+    assert other_fan_same_address.status_code == 401  # counted per account, not for the whole address
+
+
+def test_fans_behind_one_nat_address_are_not_locked_out_by_each_other(settings, django_user_model):
+    _auth_rates(settings)  # the shipped shape: strict per account, generous per address
+    settings.AUTH_THROTTLE_RATES = {**settings.AUTH_THROTTLE_RATES, "account": "3/min", "address": "50/min"}
+    nat = APIClient(REMOTE_ADDR="203.0.113.9")
+    for n in range(20):
+        django_user_model.objects.create_user(email=f"nat-{n}@example.com", password=DEFAULT_PASSWORD)
+
+    statuses = {_login(nat, email=f"nat-{n}@example.com").status_code for n in range(20)}
+
+    assert statuses == {200}
+
+
+def test_the_auth_throttle_counts_per_client_address(settings, fan):
+    _auth_rates(settings, address="1/minute")
     first, second = APIClient(REMOTE_ADDR="203.0.113.1"), APIClient(REMOTE_ADDR="203.0.113.2")
 
     assert _login(first).status_code == 200
@@ -308,8 +351,8 @@ def test_the_auth_throttle_counts_per_client_address(monkeypatch, fan):
     assert _login(second).status_code == 200
 
 
-def test_a_spoofed_x_forwarded_for_header_does_not_escape_the_auth_throttle(monkeypatch, fan):
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": "1/minute"})
+def test_a_spoofed_x_forwarded_for_header_does_not_escape_the_auth_throttle(settings, fan):
+    _auth_rates(settings, address="1/minute")
     client = APIClient(REMOTE_ADDR="203.0.113.1")
 
     statuses = [
@@ -323,6 +366,27 @@ def test_a_spoofed_x_forwarded_for_header_does_not_escape_the_auth_throttle(monk
     ]
 
     assert statuses[1:] == [429, 429]
+
+
+def test_the_auth_throttle_switch_turns_it_off(api_client, settings):
+    _auth_rates(settings, address="1/minute")
+    settings.AUTH_THROTTLE_ENABLE = False
+
+    statuses = {
+        api_client.post("/api/auth/refresh", {"refreshToken": "x"}, format="json").status_code
+        for _ in range(3)
+    }
+
+    assert statuses == {401}
+
+
+def test_a_wrong_method_is_405_even_when_throttled(api_client, settings):
+    _auth_rates(settings, address="1/minute")
+    api_client.post("/api/auth/refresh", {"refreshToken": "x"}, format="json")
+
+    response = api_client.get("/api/auth/login")
+
+    assert response.status_code == 405
 
 
 def test_auth_endpoints_never_log_passwords_or_tokens(api_client, caplog):

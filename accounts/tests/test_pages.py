@@ -294,10 +294,21 @@ def test_login_form_posts_with_the_csrf_token_it_renders(fan):
 
 @pytest.mark.parametrize("url", [LOGIN_URL, SIGNUP_URL], ids=["login", "signup"])
 def test_login_and_signup_posts_are_rate_limited_per_address(client, settings, url):
-    settings.RATELIMIT_AUTH_PAGES = "2/m"
+    settings.AUTH_THROTTLE_RATES = {"account": "100/m", "address": "2/m", "address_hour": "100/h"}
     bad_attempt = {"username": "nobody@example.com", "password": "x", **_signup_data(password2="mismatch")}
 
     statuses = [client.post(url, bad_attempt).status_code for _ in range(3)]
 
     assert statuses == [200, 200, 429]
     assert client.get(url).status_code == 200  # reading the page is never limited
+
+
+def test_login_posts_are_limited_per_account_first(client, settings, fan):
+    settings.AUTH_THROTTLE_RATES = {"account": "2/m", "address": "100/m", "address_hour": "1000/h"}
+    guess = {"username": fan.email.upper(), "password": "wrong-guess-1"}
+
+    statuses = [client.post(LOGIN_URL, guess).status_code for _ in range(3)]
+    someone_else = client.post(LOGIN_URL, {"username": "other-fan@example.com", "password": "x"})
+
+    assert statuses == [200, 200, 429]
+    assert someone_else.status_code == 200  # the form again, not a lock-out of the whole address

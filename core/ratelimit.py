@@ -1,0 +1,149 @@
+"""Rate limits in Redis: atomic, one round trip per limit, for sync views and async code alike.
+
+Every API throttle (DRF views through ``core.throttles``, the queue's fast path in
+``queueing.fast_api``) counts here, with the `limits` library's *sliding window counter*: two
+counters per key updated by one Lua script, so concurrent requests never exceed a limit and a check
+costs the same at 5 or 5,000 requests per window (DRF's own throttle kept every timestamp, read and
+rewrote the whole list, and was not atomic). A refusal costs one more round trip, for its retry time.
+
+``client_address`` is the one rule for "who is calling" by address: the socket address, or the
+address ``NUM_PROXIES`` trusted proxies put in ``X-Forwarded-For``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ipaddress
+import math
+import re
+import time
+import weakref
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.aio.storage import RedisStorage as AsyncRedisStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter as AsyncSlidingWindowCounter
+from limits.storage import RedisStorage
+from limits.strategies import SlidingWindowCounterRateLimiter
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])[a-z]*\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+KEY_PREFIX = "turnstile:ratelimit"
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """(requests, seconds) of a rate like "60/min"; periods may carry a multiplier: "5/5min"."""
+    match = _RATE.match(rate)
+    if match is None:
+        raise ImproperlyConfigured(f"Invalid throttle rate {rate!r}; use e.g. '60/min' or '5/5min'.")
+    count, multiplier, unit = match.groups()
+    return int(count), int(multiplier or 1) * _UNIT_SECONDS[unit]
+
+
+@functools.lru_cache(maxsize=256)
+def _item(scope: str, rate: str) -> RateLimitItem:
+    count, seconds = parse_rate(rate)
+    return RateLimitItemPerSecond(count, seconds, namespace=scope)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """``rate`` for one caller (``who``: a fan's id or an address) in ``scope``."""
+
+    scope: str
+    rate: str
+    who: str
+
+    @property
+    def item(self) -> RateLimitItem:
+        return _item(self.scope, self.rate)
+
+
+def client_address(remote_addr: str | None, forwarded_for: str | None) -> str:
+    """The caller's address: the socket's, or the one ``NUM_PROXIES`` trusted proxies report."""
+    num_proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES") or 0
+    if num_proxies and forwarded_for:
+        addresses = [part.strip() for part in forwarded_for.split(",")]
+        reported = addresses[-min(num_proxies, len(addresses))]
+        if _is_ip(reported):  # a garbled header must not become everybody's shared address
+            return reported
+    return remote_addr or ""
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def client_address_of_request(request) -> str:
+    """``client_address`` of a Django request (also django-ratelimit's ``RATELIMIT_IP_META_KEY``)."""
+    return client_address(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR"))
+
+
+# --- Storage: one sync client per process, one async client per event loop -------------------------
+
+_sync_limiter: SlidingWindowCounterRateLimiter | None = None
+_async_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncSlidingWindowCounter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _limiter() -> SlidingWindowCounterRateLimiter:
+    global _sync_limiter
+    if _sync_limiter is None:
+        storage = RedisStorage(settings.REDIS_URL, key_prefix=KEY_PREFIX, health_check_interval=30)
+        _sync_limiter = SlidingWindowCounterRateLimiter(storage)
+    return _sync_limiter
+
+
+def _async_limiter() -> AsyncSlidingWindowCounter:
+    loop = asyncio.get_running_loop()
+    limiter = _async_limiters.get(loop)
+    if limiter is None:
+        storage = AsyncRedisStorage(
+            f"async+{settings.REDIS_URL}", implementation="redispy", key_prefix=KEY_PREFIX
+        )
+        limiter = _async_limiters[loop] = AsyncSlidingWindowCounter(storage)
+    return limiter
+
+
+def _retry_after(reset_time: float) -> int:
+    return max(1, math.ceil(reset_time - time.time()))
+
+
+# --- Checks ---------------------------------------------------------------------------------------
+
+
+def hit(limits: list[Limit], *, all_refusals: bool = False) -> int | None:
+    """Count one request against each limit in order: ``None`` if all allow it, else seconds to wait.
+
+    It stops at the first refusal unless ``all_refusals``, which counts every limit and reports the
+    longest wait (DRF's behaviour with several throttles).
+    """
+    limiter = _limiter()
+    waits: list[int] = []
+    for limit in limits:
+        if not limiter.hit(limit.item, limit.who):
+            waits.append(_retry_after(limiter.get_window_stats(limit.item, limit.who).reset_time))
+            if not all_refusals:
+                break
+    return max(waits) if waits else None
+
+
+async def ahit(limits: list[Limit], *, all_refusals: bool = False) -> int | None:
+    """``hit`` for async callers, without a thread."""
+    limiter = _async_limiter()
+    waits: list[int] = []
+    for limit in limits:
+        if not await limiter.hit(limit.item, limit.who):
+            stats = await limiter.get_window_stats(limit.item, limit.who)
+            waits.append(_retry_after(stats.reset_time))
+            if not all_refusals:
+                break
+    return max(waits) if waits else None

@@ -1,0 +1,47 @@
+"""The one way Turnstile serves HTTP and WebSockets: uvicorn with several worker processes.
+
+`make run`, the Dockerfile, docker-compose and the benchmarks all start the site with
+``python -m ticketing.serve``, so what is measured is what runs. Sizing (environment):
+
+- ``WEB_WORKERS``: server processes, one per core by default (each is one Python interpreter);
+- ``WEB_THREADS``: threads per process running Django's request handler (see ``ticketing.asgi``);
+- ``WEB_GRACEFUL_SHUTDOWN_SECONDS``: on SIGTERM, open requests and sockets get this long, then the
+  process exits whatever is still open (a WebSocket never keeps a stopping server alive);
+- ``HOST``, ``PORT``: where to listen.
+"""
+
+from __future__ import annotations
+
+import os
+
+import uvicorn
+
+
+def worker_count() -> int:
+    return int(os.environ.get("WEB_WORKERS") or os.cpu_count() or 1)
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings")
+    uvicorn.run(
+        "ticketing.asgi:application",
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "8000")),
+        workers=worker_count(),
+        loop="uvloop",
+        http="httptools",
+        ws="auto",
+        # Django decides which proxy headers to trust (NUM_PROXIES, BEHIND_TLS_PROXY): one rule, one place.
+        proxy_headers=False,
+        server_header=False,
+        access_log=False,
+        log_level=os.environ.get("WEB_LOG_LEVEL", "warning"),
+        backlog=int(os.environ.get("WEB_BACKLOG", "4096")),
+        timeout_graceful_shutdown=int(os.environ.get("WEB_GRACEFUL_SHUTDOWN_SECONDS", "10")),
+        ws_ping_interval=float(os.environ.get("WEB_WS_PING_SECONDS", "20")),
+        ws_ping_timeout=float(os.environ.get("WEB_WS_PING_TIMEOUT_SECONDS", "20")),
+    )
+
+
+if __name__ == "__main__":
+    main()
