@@ -7,7 +7,9 @@ The benchmarks never touch the development or test data:
 - Redis: ``BENCH_REDIS_URL``, else ``REDIS_URL`` with database number 15. The benchmarks FLUSHDB it.
 
 The benchmark process and the servers it starts share one environment (``bench_environment``):
-DEBUG off, a throwaway SECRET_KEY, rate limits and queue throttles off, long-lived access tokens.
+DEBUG off, a throwaway SECRET_KEY, long-lived access tokens, and otherwise the shipped configuration:
+every rate limit and throttle on, served by ``python -m ticketing.serve``. Clients arrive through one
+trusted proxy (``NUM_PROXIES=1``) that reports a distinct address per simulated client.
 """
 
 from __future__ import annotations
@@ -74,8 +76,7 @@ def bench_environment() -> dict[str, str]:
                 "CELERY_RESULT_BACKEND": bench_redis_url(),
                 "DEBUG": "false",
                 "SECRET_KEY": secrets.token_urlsafe(48),
-                "RATELIMIT_ENABLE": "false",
-                "QUEUE_THROTTLE_ENABLE": "false",
+                "NUM_PROXIES": "1",
                 "JWT_ACCESS_LIFETIME_SECONDS": str(6 * 3600),
                 "LOG_LEVEL": "WARNING",
                 "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -200,11 +201,30 @@ def access_tokens(user_ids: Iterable[int]) -> list[str]:
     return tokens
 
 
-def write_tokens(name: str, tokens: Sequence[str]) -> Path:
+def client_address(index: int) -> str:
+    """A distinct client address per simulated client, from 198.18.0.0/15 (RFC 2544, set aside for
+    benchmarks). It is only a header value: every request goes to 127.0.0.1."""
+    return f"198.{18 + (index >> 16) % 2}.{(index >> 8) % 256}.{index % 256}"
+
+
+def write_clients(name: str, clients: Sequence[dict[str, str]]) -> Path:
+    """A clients file for bench/wrk/clients.lua: one client's request headers per line."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"tokens-{name}.txt"
-    path.write_text("\n".join(tokens) + "\n")
+    path = RESULTS_DIR / f"clients-{name}.txt"
+    lines = ("\t".join(f"{header}: {value}" for header, value in client.items()) for client in clients)
+    path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def write_tokens(name: str, tokens: Sequence[str]) -> Path:
+    """Mobile clients: each with its own JWT, arriving from its own address through the trusted proxy."""
+    return write_clients(
+        name,
+        [
+            {"Authorization": f"Bearer {token}", "X-Forwarded-For": client_address(index)}
+            for index, token in enumerate(tokens)
+        ],
+    )
 
 
 # --- Results ------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bench.common import ROOT, log
 
-WRK_SCRIPT = ROOT / "bench" / "wrk" / "tokens.lua"
+WRK_SCRIPT = ROOT / "bench" / "wrk" / "clients.lua"
 
 
 def ensure_wrk() -> str:
@@ -62,10 +62,11 @@ class LoadResult:
 def run_wrk(
     *,
     url: str,
-    tokens_file: Path,
+    clients_file: Path,
     method: str,
     path: str,
     body: str = "",
+    content_type: str = "application/json",
     seconds: float,
     connections: int,
     threads: int = 2,
@@ -83,11 +84,12 @@ def run_wrk(
         str(WRK_SCRIPT),
         url,
         "--",
-        str(tokens_file),
+        str(clients_file),
         str(threads),
         method,
         path,
         body,
+        content_type,
     ]
     completed = subprocess.run(  # noqa: S603 - wrk with our own arguments
         command, capture_output=True, text=True, timeout=seconds + 60, check=False

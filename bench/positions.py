@@ -107,7 +107,15 @@ def position_lookups_in_process(*, event, fans: int, samples: int) -> list[Resul
 
 
 def http_positions(
-    server: Server, *, event, fans: int, token_users: int, seconds: float, connections: int, label: str
+    server: Server,
+    *,
+    event,
+    fans: int,
+    token_users: int,
+    seconds: float,
+    connections: int,
+    label: str,
+    ceiling_rate: float = 0.0,
 ) -> list[Result]:
     """GET /api/queue/position/<event> with tokens of fans spread over the whole queue."""
     user_ids = ensure_users(fans)
@@ -116,7 +124,7 @@ def http_positions(
     path = f"/api/queue/position/{event.pk}"
     run_wrk(
         url=server.base_url,
-        tokens_file=tokens_file,
+        clients_file=tokens_file,
         method="GET",
         path=path,
         seconds=3,
@@ -125,7 +133,7 @@ def http_positions(
     cpu_before, wall_before = server.cpu_seconds(), time.monotonic()
     load = run_wrk(
         url=server.base_url,
-        tokens_file=tokens_file,
+        clients_file=tokens_file,
         method="GET",
         path=path,
         seconds=seconds,
@@ -133,7 +141,17 @@ def http_positions(
     )
     cpu = (server.cpu_seconds() - cpu_before) / (time.monotonic() - wall_before)
     log(f"HTTP position [{label}]: {load.describe()}")
-    return [_http_result(f"HTTP GET /api/queue/position [{label}], {fans:,} queued", "reads/s", load, cpu)]
+    return [
+        _http_result(
+            f"HTTP GET /api/queue/position [{label}], {fans:,} queued",
+            "reads/s",
+            load,
+            cpu,
+            target_rate=3500,
+            share_target=0.10,
+            ceiling_rate=ceiling_rate,
+        )
+    ]
 
 
 def redis_memory(*, event, fans: int, populate_delta: int | None, joined_event=None) -> list[Result]:

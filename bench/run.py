@@ -1,11 +1,15 @@
 """Turnstile benchmarks: one command, a table of results (see docs/performance.md).
 
-    python bench/run.py                      # everything (about 10 minutes)
-    python bench/run.py --quick              # smaller and shorter (about 2 minutes)
-    python bench/run.py --only http-join,position --server uvicorn --workers 2
+    python bench/run.py                      # everything (about 15 minutes)
+    python bench/run.py --quick              # smaller and shorter (about 4 minutes)
+    python bench/run.py --only ceiling,pages,http-join,position
 
-Scenarios (``--only``, comma-separated): service-join, http-join, position, memory, admit-ws, idle-ws,
-seats (seat holds, seat map page, live seat updates: bench/bench_seats.py).
+Every HTTP scenario runs the shipped configuration: ``python -m ticketing.serve`` (uvicorn, one worker
+process per core unless --workers), every rate limit and throttle on, clients with distinct addresses
+through one trusted proxy, and the machine's ceiling (a minimal ASGI app, same server) in the same run.
+
+Scenarios (``--only``, comma-separated): ceiling, pages (what a browser asks for: bench/pages.py),
+service-join, http-join, position, memory, admit-ws, idle-ws, seats (bench/bench_seats.py).
 Everything runs against 127.0.0.1, on a dedicated database and Redis database (bench/common.py), and
 every load loop is bounded in count and in time. Results also go to bench/results/latest.{json,md}.
 """
@@ -27,7 +31,17 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench.common import RESULTS_DIR, Result, log, setup_django  # noqa: E402
 
-SCENARIOS = ["service-join", "http-join", "position", "memory", "admit-ws", "idle-ws", "seats"]
+SCENARIOS = [
+    "ceiling",
+    "pages",
+    "service-join",
+    "http-join",
+    "position",
+    "memory",
+    "admit-ws",
+    "idle-ws",
+    "seats",
+]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -36,12 +50,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="smaller queue, shorter runs")
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
-    parser.add_argument("--server", default="uvicorn", choices=["uvicorn", "daphne"], help="HTTP server")
-    parser.add_argument("--workers", type=int, default=2, help="server processes (uvicorn)")
+    parser.add_argument(
+        "--server", default="turnstile", choices=["turnstile", "daphne"], help="turnstile: what we ship"
+    )
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="web worker processes")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--seconds", type=float, default=None, help="duration of each HTTP load run")
     parser.add_argument("--fans", type=int, default=None, help="fans queued for the position test")
     parser.add_argument("--join-users", type=int, default=None, help="distinct fans for the join tests")
+    parser.add_argument("--page-fans", type=int, default=None, help="logged-in fans for the page tests")
     parser.add_argument("--ws-counts", default=None, help="idle WebSocket counts to try, e.g. 5000,10000")
     parser.add_argument("--label", default=None, help="label of the HTTP rows (default: server/workers)")
     parser.add_argument(
@@ -58,8 +75,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.ws_counts = [
         int(n) for n in (args.ws_counts or ("1000" if args.quick else "5000,10000,15000")).split(",")
     ]
-    args.label = args.label or (f"{args.server} x{args.workers}" if args.server == "uvicorn" else args.server)
-    args.label += ", DRF views" if args.drf else ", fast path"
+    args.page_fans = args.page_fans or (2_000 if args.quick else 5_000)
+    args.label = args.label or (
+        f"shipped, {args.workers} workers" if args.server == "turnstile" else args.server
+    )
+    args.label += ", DRF views" if args.drf else ""
     return args
 
 
@@ -72,7 +92,23 @@ def run(args: argparse.Namespace) -> list[Result]:
     redis().flushdb()  # the benchmark's own Redis database only
     results: list[Result] = []
     joined_event = None
-    workers = args.workers if args.server == "uvicorn" else 1
+    workers = args.workers if args.server == "turnstile" else 1
+    ceiling_rate = 0.0
+    if "ceiling" in args.only or "pages" in args.only:
+        from bench import pages
+
+        ceiling_rate, ceiling_results = pages.ceiling(
+            workers=workers, seconds=args.seconds, connections=args.connections
+        )
+        results += ceiling_results
+    if "pages" in args.only:
+        results += pages.browser_pages(
+            workers=workers,
+            seconds=args.seconds,
+            connections=args.connections,
+            fans=args.page_fans,
+            ceiling_rate=ceiling_rate,
+        )
 
     if "service-join" in args.only:
         service_users = min(args.join_users, 20_000)
@@ -85,6 +121,7 @@ def run(args: argparse.Namespace) -> list[Result]:
 
     if {"http-join", "position"} & set(args.only):
         server_env = {"QUEUE_FAST_PATH": "false" if args.drf else "true"}
+        http_kw = {"ceiling_rate": ceiling_rate}
         with running_server(args.server, workers=workers, extra_env=server_env) as server:
             if "http-join" in args.only:
                 results += joins.http_joins(
@@ -93,6 +130,7 @@ def run(args: argparse.Namespace) -> list[Result]:
                     seconds=args.seconds,
                     connections=args.connections,
                     label=args.label,
+                    **http_kw,
                 )
             if "position" in args.only:
                 results += positions.position_lookups_in_process(
@@ -106,6 +144,7 @@ def run(args: argparse.Namespace) -> list[Result]:
                     seconds=args.seconds,
                     connections=args.connections,
                     label=args.label,
+                    **http_kw,
                 )
 
     if "memory" in args.only:

@@ -89,14 +89,15 @@ def _rss_bytes(pid: int) -> int:
     return int(fields[21]) * PAGE_SIZE if fields else 0
 
 
-def server_command(kind: str, port: int, workers: int) -> list[str]:
-    bin_dir = Path(sys.executable).parent
-    if kind == "daphne":
-        return [str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(port), "ticketing.asgi:application"]
-    if kind == "uvicorn":
-        return [
-            str(bin_dir / "uvicorn"),
-            "ticketing.asgi:application",
+def server_command(kind: str, port: int, workers: int) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of a server: the site as shipped, or the minimal ASGI ceiling."""
+    if kind in ("turnstile", "uvicorn"):  # exactly what `make run`, the Dockerfile and docker-compose start
+        env = {"HOST": "127.0.0.1", "PORT": str(port), "WEB_WORKERS": str(workers)}
+        return [sys.executable, "-m", "ticketing.serve"], env
+    if kind == "ceiling":  # the same uvicorn settings as ticketing.serve, around a "hello" app
+        command = [
+            str(Path(sys.executable).parent / "uvicorn"),
+            "bench.ceiling_app:app",
             "--host",
             "127.0.0.1",
             "--port",
@@ -108,11 +109,23 @@ def server_command(kind: str, port: int, workers: int) -> list[str]:
             "--http",
             "httptools",
             "--no-access-log",
+            "--no-proxy-headers",
+            "--no-server-header",
             "--log-level",
             "warning",
             "--backlog",
             "4096",
         ]
+        return command, {}
+    if kind == "daphne":  # one process, for comparison only: not what we ship
+        return [
+            str(Path(sys.executable).parent / "daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "ticketing.asgi:application",
+        ], {}
     raise ValueError(f"unknown server {kind!r}")
 
 
@@ -121,12 +134,13 @@ def running_server(
     kind: str, *, workers: int = 1, extra_env: dict[str, str] | None = None, ready_timeout: float = 60.0
 ) -> Iterator[Server]:
     port = free_port()
-    env = {**bench_environment(), **(extra_env or {})}
+    command, server_env = server_command(kind, port, workers)
+    env = {**bench_environment(), **server_env, **(extra_env or {})}
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     log_path = RESULTS_DIR / f"server-{kind}.log"
     with log_path.open("wb") as server_log:
         process = subprocess.Popen(  # noqa: S603 - our own server binaries from the virtualenv
-            server_command(kind, port, workers),
+            command,
             cwd=ROOT,
             env=env,
             stdout=server_log,
@@ -147,9 +161,10 @@ def _wait_ready(server: Server, timeout: float, log_path: Path) -> None:
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"server exited at start; see {log_path}")
+        probe = "/" if server.kind == "ceiling" else "/healthz"
         with (
             contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{server.base_url}/healthz", timeout=2) as response,  # noqa: S310
+            urllib.request.urlopen(f"{server.base_url}{probe}", timeout=2) as response,  # noqa: S310
         ):
             if response.status == 200:
                 # uvicorn: every worker must have imported the app, not only the first one.
