@@ -77,7 +77,7 @@ class SignupView(auth_views.RedirectURLMixin, FormView):
             form.add_error("password1", exc.details["password"])
             return self.form_invalid(form)
 
-        login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(self.request, user, backend="accounts.backends.CachedModelBackend")
         messages.success(self.request, _("Welcome to Turnstile, %(name)s!") % {"name": user.display_name})
         return HttpResponseRedirect(self.get_success_url())
 

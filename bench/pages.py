@@ -10,7 +10,6 @@ The in-run ceiling is a minimal ASGI app on the same server and worker count.
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from dataclasses import dataclass
 
@@ -68,6 +67,8 @@ def logged_in_fans(user_ids: list[int], *, first_address: int) -> list[Fan]:
     bench fans, so their auth hash is computed once)."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.cached_db import SessionStore
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS
+    from django.utils.crypto import get_random_string
 
     from accounts.models import User
 
@@ -77,14 +78,14 @@ def logged_in_fans(user_ids: list[int], *, first_address: int) -> list[Fan]:
     for index, user_id in enumerate(user_ids):
         session = SessionStore()
         session[SESSION_KEY] = str(user_id)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = "accounts.backends.CachedModelBackend"
         session[HASH_SESSION_KEY] = auth_hash
         session.create()
         fans.append(
             Fan(
                 user_id=user_id,
                 session_key=session.session_key,
-                csrf_secret=secrets.token_urlsafe(24)[:32],
+                csrf_secret=get_random_string(32, CSRF_ALLOWED_CHARS),
                 address=client_address(first_address + index),
             )
         )

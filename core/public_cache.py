@@ -24,9 +24,11 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_cache_control, patch_vary_headers
+
+from core import local_cache
 
 GENERATION_KEY = "public-pages:generation"
 _PAGE_KEY = "public-pages:page:{path}"
@@ -43,6 +45,8 @@ def bump_generation(**_signal_kwargs: Any) -> None:
     except ValueError:  # no generation yet: any value differs from what pages were stamped with
         cache.set(GENERATION_KEY, int(time.time()), timeout=None)
     _local.clear()
+    local_cache.clear_all()
+    caches["local"].clear()
 
 
 def _fresh_local(path: str) -> tuple[int, str, bytes, str] | None:

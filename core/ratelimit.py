@@ -21,6 +21,8 @@ import time
 import weakref
 from dataclasses import dataclass
 
+import redis
+import redis.asyncio
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from limits import RateLimitItem, RateLimitItemPerSecond
@@ -89,28 +91,49 @@ def client_address_of_request(request) -> str:
 # --- Storage: one sync client per process, one async client per event loop -------------------------
 
 _sync_limiter: SlidingWindowCounterRateLimiter | None = None
-_async_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncSlidingWindowCounter] = (
-    weakref.WeakKeyDictionary()
-)
+_async_limiters: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, tuple[AsyncSlidingWindowCounter, redis.asyncio.BlockingConnectionPool]
+] = weakref.WeakKeyDictionary()
+
+
+# Blocking pools: a burst of concurrent requests waits a moment for a connection instead of failing.
+_POOL_SIZE = 64
+_POOL_TIMEOUT_SECONDS = 5
 
 
 def _limiter() -> SlidingWindowCounterRateLimiter:
     global _sync_limiter
     if _sync_limiter is None:
-        storage = RedisStorage(settings.REDIS_URL, key_prefix=KEY_PREFIX, health_check_interval=30)
+        pool = redis.BlockingConnectionPool.from_url(
+            settings.REDIS_URL, max_connections=_POOL_SIZE, timeout=_POOL_TIMEOUT_SECONDS
+        )
+        storage = RedisStorage(settings.REDIS_URL, connection_pool=pool, key_prefix=KEY_PREFIX)
         _sync_limiter = SlidingWindowCounterRateLimiter(storage)
     return _sync_limiter
 
 
 def _async_limiter() -> AsyncSlidingWindowCounter:
     loop = asyncio.get_running_loop()
-    limiter = _async_limiters.get(loop)
-    if limiter is None:
-        storage = AsyncRedisStorage(
-            f"async+{settings.REDIS_URL}", implementation="redispy", key_prefix=KEY_PREFIX
+    entry = _async_limiters.get(loop)
+    if entry is None:
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            settings.REDIS_URL, max_connections=_POOL_SIZE, timeout=_POOL_TIMEOUT_SECONDS
         )
-        limiter = _async_limiters[loop] = AsyncSlidingWindowCounter(storage)
-    return limiter
+        storage = AsyncRedisStorage(
+            f"async+{settings.REDIS_URL}",
+            implementation="redispy",
+            key_prefix=KEY_PREFIX,
+            connection_pool=pool,
+        )
+        entry = _async_limiters[loop] = (AsyncSlidingWindowCounter(storage), pool)
+    return entry[0]
+
+
+async def aclose() -> None:
+    """Close this event loop's connections (tests and tools that run a loop per call)."""
+    entry = _async_limiters.pop(asyncio.get_running_loop(), None)
+    if entry is not None:
+        await entry[1].disconnect()
 
 
 def _retry_after(reset_time: float) -> int:

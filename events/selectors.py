@@ -17,6 +17,7 @@ from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from bookings.models import Booking, BookingItem, SeatHold
+from core.local_cache import LocalCache
 from events.models import Event, Seat, SeatCategory
 from events.money import price_to_minor_units
 
@@ -159,3 +160,24 @@ def event_get_public(*, slug: str | None = None, event_id: int | None = None) ->
         raise TypeError("Pass exactly one of slug or event_id.")
     lookup = {"slug": slug} if slug is not None else {"pk": event_id}
     return _published_events().filter(**lookup).first()
+
+
+# --- The same reads for pages, kept per process for about a second (core.local_cache) -------------
+
+_public_events: LocalCache[Event | None] = LocalCache()
+_public_event_lists: LocalCache[list[Event]] = LocalCache()
+_category_availability: LocalCache[list[CategoryAvailability]] = LocalCache()
+
+
+def event_get_public_cached(*, slug: str) -> Event | None:
+    """``event_get_public`` for the hot pages: shared by this process's requests for about a second.
+    Read-only: never save or change the object."""
+    return _public_events.get_or_load(slug, lambda: event_get_public(slug=slug))
+
+
+def event_list_public_cached() -> list[Event]:
+    return _public_event_lists.get_or_load("all", lambda: list(event_list_public()))
+
+
+def seat_availability_by_category_cached(*, event: Event) -> list[CategoryAvailability]:
+    return _category_availability.get_or_load(event.pk, lambda: seat_availability_by_category(event=event))

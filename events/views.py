@@ -6,14 +6,18 @@ from django.views.decorators.http import require_GET
 
 from core.public_cache import public_page
 from events.models import Event
-from events.selectors import event_get_public, event_list_public, seat_availability_by_category
+from events.selectors import (
+    event_get_public_cached,
+    event_list_public_cached,
+    seat_availability_by_category_cached,
+)
 
 
 @require_GET
 @public_page
 def event_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    events = event_list_public(now=now)
+    events = event_list_public_cached()
     return render(request, "events/event_list.html", {"events": events, "now": now})
 
 
@@ -21,7 +25,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
 @public_page
 def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
     now = timezone.now()
-    event = event_get_public(slug=slug)
+    event = event_get_public_cached(slug=slug)
     if event is None:
         raise Http404(_("No such event."))
     context = {
@@ -29,6 +33,6 @@ def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "now": now,
         "sale_phase": event.sale_phase(now),
         "sale_phases": Event.SalePhase,
-        "categories": seat_availability_by_category(event=event, now=now),
+        "categories": seat_availability_by_category_cached(event=event),
     }
     return render(request, "events/event_detail.html", context)

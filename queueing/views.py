@@ -22,7 +22,7 @@ from django_ratelimit.decorators import ratelimit
 
 from core.exceptions import Busy
 from events.models import Event
-from events.selectors import event_get_public
+from events.selectors import event_get_public_cached
 from queueing import selectors, services
 from queueing.exceptions import NotInQueue, SaleClosed
 from queueing.notify import admitted_redirect_url
@@ -58,7 +58,7 @@ def fan_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
 
 def _event_or_404(slug: str) -> Event:
-    event = event_get_public(slug=slug)
+    event = event_get_public_cached(slug=slug)
     if event is None:
         raise Http404(_("No such event."))
     return event

@@ -107,6 +107,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "core.context_processors.caching",
             ],
         },
     },
@@ -142,8 +143,12 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "turnstile",
         "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
-    }
+    },
+    # This process's memory: shared page fragments for about a second (core.local_cache).
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "turnstile-local"},
 }
+# Public data (events, prices, seat counts, page fragments) kept per process this long (core.local_cache).
+LOCAL_CACHE_SECONDS = float(env_str("LOCAL_CACHE_SECONDS", "1"))
 
 # Sessions are read from Redis on every request and written through to PostgreSQL, so a Redis
 # restart logs nobody out.
@@ -233,6 +238,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 # --- Auth --------------------------------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.CachedModelBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "events:list"
 LOGOUT_REDIRECT_URL = "events:list"
@@ -327,7 +333,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -14,3 +14,6 @@ CACHES["default"]["KEY_PREFIX"] = "turnstile-test"  # noqa: F405
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "turnstile-test:asgi"  # noqa: F405
 # Still argon2 (tests check the algorithm), at a cost that keeps thousands of sign-ups fast.
 PASSWORD_HASHERS = ["core.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405
+# Per-process caches of public data off: each test sees its own writes at once (tests that check
+# the caches turn them on).
+LOCAL_CACHE_SECONDS = 0

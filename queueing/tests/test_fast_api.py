@@ -17,6 +17,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
 from conftest import jwt_client_for
+from core import ratelimit
 from events.tests.factories import EventFactory
 from queueing.batching import close_batchers, join_recorder
 from queueing.fast_api import QueueFastPath
@@ -77,6 +78,7 @@ async def _call(method: str, path: str, headers: dict[str, str], body: bytes) ->
     finally:  # each call runs in its own event loop: close what the fast path opened in it
         await close_batchers()
         await close_async_redis_client()
+        await ratelimit.aclose()
     start = next(m for m in messages if m["type"] == "http.response.start")
     content = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
     answer_headers = {name.decode().lower(): value.decode() for name, value in start["headers"]}
@@ -398,3 +400,57 @@ def test_a_fast_join_postgresql_did_not_record_leaves_no_place_in_redis(event, f
     assert redis_client().zscore(QueueKeys(event.pk).waiting, str(fan.pk)) is None
     monkeypatch.undo()
     assert async_to_sync(join)().position == 2
+
+
+def _queue_rates(settings, **rates):
+    settings.QUEUE_THROTTLE_ENABLE = True
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
+    }
+
+
+def test_a_queued_fan_gets_their_place_back_when_every_join_limit_is_spent(event, fan, settings, make_fans):
+    _queue_rates(settings, queue_join="1/min", queue_join_ip="2/min")
+    first = fast("POST", "/api/queue/join", user=fan, data={"eventId": event.pk})
+    others = [
+        fast("POST", "/api/queue/join", user=other, data={"eventId": event.pk}) for other in make_fans(3)
+    ]
+
+    again = [fast("POST", "/api/queue/join", user=fan, data={"eventId": event.pk}) for _ in range(5)]
+
+    assert first.status == 201
+    assert [answer.status for answer in others] == [201, 429, 429]  # the address's limit is spent
+    assert {answer.status for answer in again} == {200}
+    assert {answer.json()["position"] for answer in again} == {first.json()["position"]}
+
+
+def test_fast_path_and_drf_views_count_against_the_same_limit(event, fan, settings):
+    _queue_rates(settings, queue_read="3/min")
+    queue_join(user=fan, event=event)
+    api = jwt_client_for(fan)
+
+    statuses = [
+        fast("GET", f"/api/queue/position/{event.pk}", user=fan).status,
+        api.get(f"/api/queue/position/{event.pk}").status_code,
+        fast("GET", f"/api/queue/position/{event.pk}", user=fan).status,
+        api.get(f"/api/queue/position/{event.pk}").status_code,
+    ]
+
+    assert statuses == [200, 200, 200, 429]
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b"[]"], ids=["empty", "truncated", "not-an-object"])
+def test_a_bad_join_body_is_answered_by_django_and_never_hangs(event, fan, body):
+    token = str(RefreshToken.for_user(fan).access_token)
+    headers = {
+        "host": "testserver",
+        "authorization": f"Bearer {token}",
+        "content-type": "application/json",
+        "content-length": str(len(body)),
+    }
+
+    answer = asyncio.run(asyncio.wait_for(_call("POST", "/api/queue/join", headers, body), timeout=20))
+
+    assert answer.status == 400
+    assert answer.json()["error"]["code"] in {"VALIDATION_ERROR", "INVALID_JSON"}

@@ -1,0 +1,86 @@
+"""API throttles count in Redis atomically: concurrent requests never exceed a limit."""
+
+import asyncio
+import threading
+
+import pytest
+
+from core import ratelimit
+from core.ratelimit import Limit, client_address
+
+
+def test_a_limit_allows_exactly_its_rate_then_reports_the_wait():
+    limit = Limit(scope="test", rate="3/min", who="fan-1")
+
+    waits = [ratelimit.hit([limit]) for _ in range(4)]
+
+    assert waits[:3] == [None, None, None]
+    assert waits[3] is not None
+    assert 1 <= waits[3] <= 60
+
+
+def test_limits_count_each_caller_and_scope_apart():
+    assert ratelimit.hit([Limit(scope="a", rate="1/min", who="x")]) is None
+    assert ratelimit.hit([Limit(scope="a", rate="1/min", who="y")]) is None
+    assert ratelimit.hit([Limit(scope="b", rate="1/min", who="x")]) is None
+    assert ratelimit.hit([Limit(scope="a", rate="1/min", who="x")]) is not None
+
+
+def test_concurrent_threads_never_exceed_a_limit():
+    limit = Limit(scope="race", rate="25/min", who="one-address")
+    allowed: list[bool] = []
+    start = threading.Barrier(20)
+
+    def client() -> None:
+        start.wait()
+        for _ in range(10):
+            allowed.append(ratelimit.hit([limit]) is None)
+
+    threads = [threading.Thread(target=client) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(allowed) == 200
+    assert sum(allowed) == 25
+
+
+@pytest.fixture
+async def _async_connections():
+    yield
+    await ratelimit.aclose()
+
+
+@pytest.mark.usefixtures("_async_connections")
+async def test_concurrent_coroutines_never_exceed_a_limit():
+    limit = Limit(scope="async-race", rate="30/min", who="one-fan")
+
+    waits = await asyncio.gather(*(ratelimit.ahit([limit]) for _ in range(300)))
+
+    assert sum(wait is None for wait in waits) == 30
+
+
+@pytest.mark.usefixtures("_async_connections")
+async def test_the_async_and_sync_paths_share_one_count():
+    limit = Limit(scope="shared", rate="2/min", who="fan-9")
+
+    assert ratelimit.hit([limit]) is None  # the sync client, as a DRF view counts
+    assert await ratelimit.ahit([limit]) is None
+    assert ratelimit.hit([limit]) is not None
+
+
+@pytest.mark.parametrize(
+    ("num_proxies", "forwarded_for", "expected"),
+    [
+        (0, "198.51.100.7", "203.0.113.1"),  # no trusted proxy: the header is ignored
+        (1, "198.51.100.7", "198.51.100.7"),
+        (1, "10.9.9.9, 198.51.100.7", "198.51.100.7"),  # the client cannot prepend its own choice
+        (1, "not-an-address", "203.0.113.1"),  # garbage never becomes a shared bucket
+        (1, None, "203.0.113.1"),
+    ],
+)
+def test_client_address_trusts_only_the_configured_proxies(settings, num_proxies, forwarded_for, expected):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": num_proxies}
+
+    assert client_address("203.0.113.1", forwarded_for) == expected
