@@ -227,7 +227,7 @@ class QueueFastPath:
         if settings.QUEUE_THROTTLE_ENABLE:
             # Only new joins count against the limits: a fan already in line gets the place back.
             if event.sale_phase() in (Event.SalePhase.UPCOMING, Event.SalePhase.ON_SALE):
-                current = await aqueue_status(user=user, event=event)
+                current = await aqueue_status(user=user, event=event, in_line_only=True)
                 if current is not None and current.status != QueueState.EXPIRED:
                     return 200, status_body(current), []
             throttled = await _throttle(scope, user, "queue_join")

@@ -220,11 +220,13 @@ def queue_status(*, user, event: Event) -> QueueStatus | None:
     return status  # type: ignore[return-value]
 
 
-async def aqueue_status(*, user, event: Event) -> QueueStatus | None:
+async def aqueue_status(*, user, event: Event, in_line_only: bool = False) -> QueueStatus | None:
     """``queue_status`` on the asyncio Redis client, for the API's fast path: one round trip.
 
     The rare cases that need PostgreSQL (structures to rebuild, a fan not in Redis) run the sync
-    selector in a thread, so there is one implementation of each.
+    selector in a thread, so there is one implementation of each. ``in_line_only`` skips the look in
+    PostgreSQL for an ended turn (None instead of "expired"): a join only asks "is this fan in line?",
+    and every new fan would otherwise cost a query in that one thread.
     """
     pipe = async_redis_client().pipeline(transaction=False)
     _add_status_reads(pipe, QueueKeys(event.pk), str(user.pk))
@@ -233,6 +235,8 @@ async def aqueue_status(*, user, event: Event) -> QueueStatus | None:
         return await database_sync_to_async(queue_status)(user=user, event=event)
     status = _status_from_reads(event=event, reads=reads)
     if status is _NOT_IN_REDIS:
+        if in_line_only:
+            return None
         return await database_sync_to_async(_ended_turn_status)(user=user, event=event, queue_size=reads[4])
     return status  # type: ignore[return-value]
 
