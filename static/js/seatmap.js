@@ -98,10 +98,13 @@
     paintAll();
   }
 
-  // A visible note, also spoken (polite): what the last tap or key press did.
-  function announce(text) {
+  // Spoken (polite): what the last tap or key press did. ``visible``: also shown on screen (a refusal
+  // needs it; "2 seats held" is already in the bar).
+  function announce(text, visible) {
     var region = app.querySelector("[data-seat-announce]");
-    if (region) { region.textContent = text; }
+    if (!region) { return; }
+    region.classList.toggle("is-visible", Boolean(visible));
+    region.textContent = text;
   }
 
   function seatName(el) {
@@ -116,7 +119,7 @@
     if (pending[id]) { return; }
     var state = shownState(id);
     if (state !== "available" && state !== "held_by_me") {
-      announce(seatName(el) + " is " + STATE_TEXT[state] + ". Please choose another seat.");
+      announce(seatName(el) + " is " + STATE_TEXT[state] + ". Please choose another seat.", true);
       el.classList.remove("is-refused");
       void el.offsetWidth; // restart the animation
       el.classList.add("is-refused");
@@ -253,39 +256,62 @@
     }
   }
 
-  // Arrow keys move to the nearest seat on screen in that direction, so they cross from one section to
-  // the next (sections sit side by side or wrap below). Home / End: first / last seat of the row.
-  function centre(el) {
-    var box = el.getBoundingClientRect();
-    return { x: box.left + box.width / 2, y: box.top + box.height / 2, size: box.height || 1 };
+  // Left / right follow the row, and carry on into the same row of the next (or previous) section, as
+  // the sections sit side by side in the venue. Up / down go to the nearest seat above or below on screen,
+  // so they also cross into a section drawn below. Home / End: first / last seat of the row.
+  function rowOf(grid, gridRow) {
+    return Array.prototype.filter.call(grid.querySelectorAll("button"), function (seat) {
+      return seat.style.gridRowStart === gridRow;
+    });
   }
 
-  function neighbour(el, key) {
+  function acrossSections(el, step) {
+    var section = el.closest(".seat-section");
+    var next = section;
+    do {
+      next = step > 0 ? next.nextElementSibling : next.previousElementSibling;
+    } while (next && !next.querySelector(".seat-grid button"));
+    if (!next) { return null; }
+    var grid = next.querySelector(".seat-grid");
+    var row = rowOf(grid, el.style.gridRowStart);
+    if (!row.length) {
+      var seats = grid.querySelectorAll("button");
+      return step > 0 ? seats[0] : seats[seats.length - 1];
+    }
+    return step > 0 ? row[0] : row[row.length - 1];
+  }
+
+  function centre(el) {
+    var box = el.getBoundingClientRect();
+    return { x: box.left + box.width / 2, y: box.top + box.height / 2, size: box.height };
+  }
+
+  function aboveOrBelow(el, step) {
     var seats = allSeats();
     var here = centre(el);
-    if (key === "Home" || key === "End") {
-      var row = Array.prototype.filter.call(el.parentElement.querySelectorAll("button"), function (seat) {
-        return seat.style.gridRowStart === el.style.gridRowStart;
-      });
-      return key === "Home" ? row[0] : row[row.length - 1];
-    }
-    var horizontal = key === "ArrowLeft" || key === "ArrowRight";
-    var sign = key === "ArrowRight" || key === "ArrowDown" ? 1 : -1;
     var best = null;
     var bestScore = Infinity;
     for (var i = 0; i < seats.length; i++) {
-      var seat = seats[i];
-      if (seat === el) { continue; }
-      var there = centre(seat);
-      if (!there.size) { continue; } // not drawn (hidden)
-      var along = ((horizontal ? there.x - here.x : there.y - here.y) * sign) / here.size;
-      var across = Math.abs(horizontal ? there.y - here.y : there.x - here.x) / here.size;
+      if (seats[i] === el) { continue; }
+      var there = centre(seats[i]);
+      if (!there.size) { continue; } // not drawn
+      var along = ((there.y - here.y) * step) / here.size;
       if (along < 0.5) { continue; }
-      // Same line first (row for left/right, column for up/down), then the closest along it.
-      var score = across * 100 + along;
-      if (score < bestScore) { bestScore = score; best = seat; }
+      // The nearest row first, then the nearest column in it.
+      var score = Math.round(along * 4) * 1000 + Math.abs(there.x - here.x) / here.size;
+      if (score < bestScore) { bestScore = score; best = seats[i]; }
     }
     return best;
+  }
+
+  function neighbour(el, key) {
+    var row = rowOf(el.parentElement, el.style.gridRowStart);
+    var index = row.indexOf(el);
+    if (key === "Home") { return row[0]; }
+    if (key === "End") { return row[row.length - 1]; }
+    if (key === "ArrowLeft") { return row[index - 1] || acrossSections(el, -1); }
+    if (key === "ArrowRight") { return row[index + 1] || acrossSections(el, 1); }
+    return aboveOrBelow(el, key === "ArrowDown" ? 1 : -1);
   }
 
   app.addEventListener("keydown", function (event) {
