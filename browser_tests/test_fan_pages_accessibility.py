@@ -1,4 +1,4 @@
-"""Every fan page, in every state that matters, at 1280×800 and 390×844: zero axe-core violations (WCAG
+"""Every fan page, in every state that matters, at 1280x800 and 390x844: zero axe-core violations (WCAG
 2.0-2.2 A/AA and best practices, any impact) and no page wider than the phone's screen.
 
 States: public pages; the queue (pre-queue, waiting, paused, admitted); the seat map (choosing, holding,
@@ -16,11 +16,10 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from decimal import Decimal
-
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 

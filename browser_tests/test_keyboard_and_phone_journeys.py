@@ -1,5 +1,5 @@
-"""The whole purchase on the demo venue, twice: with the keyboard only (1280×800), and on a phone
-(390×844, touch) with a screenshot of every step saved under test-results/phone-journey/.
+"""The whole purchase on the demo venue, twice: with the keyboard only (1280x800), and on a phone
+(390x844, touch) with a screenshot of every step saved under test-results/phone-journey/.
 
 Admissions run here, in the test process, on the live server's database and Redis, as in the other
 journeys; the page learns of them over its WebSocket.
@@ -142,7 +142,9 @@ def test_a_fan_buys_tickets_from_the_event_page_with_the_keyboard_only(page: Pag
 
 @pytest.fixture
 def phone(browser: Browser, browser_context_args) -> Page:
-    context = browser.new_context(**{**browser_context_args, "viewport": PHONE, "has_touch": True, "is_mobile": True})
+    context = browser.new_context(
+        **{**browser_context_args, "viewport": PHONE, "has_touch": True, "is_mobile": True}
+    )
     yield context.new_page()
     context.close()
 
