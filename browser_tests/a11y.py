@@ -7,6 +7,7 @@ WCAG 2.0, 2.1 and 2.2 A/AA plus axe's best practices runs, and any violation, of
 from __future__ import annotations
 
 import os
+import re
 from functools import cache
 from pathlib import Path
 
@@ -47,8 +48,10 @@ def sideways_overflow(page: Page) -> int:
 
 
 def check_page(page: Page, name: str, *, viewport: str) -> list[str]:
-    """axe and the sideways check of the page as it is now, at ``viewport``: the problems found."""
+    """axe and the sideways check of the page as it is now, at ``viewport``: the problems found.
+    A screenshot of what was checked is kept under test-results/pages/."""
     page.set_viewport_size(VIEWPORTS[viewport])
+    screenshot(page, "pages", f"{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}-{viewport}")
     problems = [f"{name} @ {viewport}: {line}" for line in axe_violations(page)]
     overflow = sideways_overflow(page)
     if overflow > 0:

@@ -132,7 +132,8 @@ def test_the_queue_in_every_state(page: Page, demo_event):
     _outside_playwright(queue_pause, event=demo_event)
     page.reload()
     expect(page.locator('[data-queue-field="estimatedWaitTime"]')).to_have_text("paused")
-    expect(page.locator('[data-queue-field="summary"]')).to_contain_text("Admission is paused")
+    expect(page.locator('[data-queue-field="summary"]')).to_contain_text("Estimated wait: paused.")
+    expect(page.locator('[data-queue-field="paused"]')).to_be_visible()
     expect(page.locator("#queue-status")).not_to_contain_text("less than a minute")
     problems += audit(page, "queue, paused")
 

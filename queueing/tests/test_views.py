@@ -383,5 +383,5 @@ def test_while_admission_is_paused_no_wait_is_promised(fan_client, fan, event, m
     content = fan_client.get(page_url(event)).content.decode()
 
     assert '<dd data-queue-field="estimatedWaitTime">paused</dd>' in content
-    assert "Admission is paused for a moment: you keep your place." in content
+    assert "Estimated wait: paused." in content
     assert "less than a minute" not in content

@@ -114,7 +114,7 @@
       if (summary && summary.dataset.spoken !== spoken) {
         summary.dataset.spoken = spoken;
         setText("summary", "Your place in line: " + formatNumber(message.position) + ". " + (message.isPaused
-          ? "Admission is paused for a moment: you keep your place."
+          ? "Estimated wait: paused."
           : "Estimated wait: " + waitText(message.estimatedWaitTime) + "."));
       }
       var bar = field("progress");
