@@ -53,4 +53,6 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return self.get_full_name() or self.email
+        """The name shown to the fan: never the whole e-mail address (it is private on a shared screen,
+        and too long for a phone's header)."""
+        return self.get_full_name() or self.email.partition("@")[0]

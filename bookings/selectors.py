@@ -31,6 +31,7 @@ from bookings.exceptions import BookingNotFound
 from bookings.models import Booking, BookingItem, SeatHold
 from events.models import Event, Seat, SeatCategory
 from events.money import price_to_minor_units
+from queueing.models import AdmissionPass
 
 
 class SeatStatus:
@@ -210,3 +211,19 @@ def booking_for_user(*, user, booking_id: int) -> Booking:
 
 def bookings_for_user(*, user) -> QuerySet[Booking]:
     return _with_items(Booking.objects.filter(user=user)).order_by("-created_at", "-pk")
+
+
+def turn_ran_out_at(*, user, event: Event, now: datetime | None = None) -> datetime | None:
+    """When the fan's latest admission pass for the event ran out, if its time did run out (not when
+    the fan left the queue, nor while it is still valid): what the seat map says after the clock."""
+    now = now or timezone.now()
+    latest = (
+        AdmissionPass.objects.filter(event=event, user=user)
+        .order_by("-issued_at", "-pk")
+        .values_list("expires_at", "ended_at")
+        .first()
+    )
+    if latest is None:
+        return None
+    expires_at, ended_at = latest
+    return expires_at if expires_at <= (ended_at or now) else None

@@ -42,6 +42,7 @@ from bookings.selectors import (
     pending_booking_for,
     seat_map_for_event,
     seat_states_for_event,
+    turn_ran_out_at,
 )
 from bookings.services import booking_cancel, booking_create, seats_hold, seats_release
 from core.exceptions import ApplicationError
@@ -211,12 +212,7 @@ def seat_map_page(request: HttpRequest, slug: str) -> HttpResponse:
     """The seat map; with ``HX-Target: seat-map`` (section tabs) only the map partial."""
     event = _event_or_404(slug)
     if admission_pass_for(user=request.user, event=event) is None:
-        context = {
-            "event": event,
-            "queue_url": reverse("queueing:page", kwargs={"slug": event.slug}),
-            "pending_booking": pending_booking_for(user=request.user, event=event),
-        }
-        return render(request, "bookings/not_admitted.html", context, status=403)
+        return _not_admitted_page(request, event)
 
     sections = _sections(event)
     section = _chosen_section(request, sections)
@@ -236,6 +232,23 @@ def seat_map_page(request: HttpRequest, slug: str) -> HttpResponse:
     context["states_url"] = reverse("bookings:states", kwargs={"slug": event.slug})
     context["ws_path"] = f"/ws/events/{event.pk}/seats/"
     return render(request, "bookings/seat_map.html", context)
+
+
+def _not_admitted_page(request: HttpRequest, event: Event) -> HttpResponse:
+    """Why there is no seat map: the fan's turn ran out (say when, and that the seats went back on
+    sale), or they never had one. Both offer the way back: the queue."""
+    now = timezone.now()
+    context = {
+        "event": event,
+        "now": now,
+        "turn_ended_at": turn_ran_out_at(user=request.user, event=event, now=now),
+        "sale_open": event.sale_phase(now) == Event.SalePhase.ON_SALE,
+        "queue_url": reverse("queueing:page", kwargs={"slug": event.slug}),
+        "join_url": reverse("queueing:join", kwargs={"slug": event.slug}),
+        "pending_booking": pending_booking_for(user=request.user, event=event, now=now),
+    }
+    template = "bookings/time_up.html" if context["turn_ended_at"] else "bookings/not_admitted.html"
+    return render(request, template, context, status=403)
 
 
 @never_cache
@@ -286,7 +299,7 @@ def seats_release_view(request: HttpRequest, slug: str) -> HttpResponse:
 @fan_required
 @ratelimit(key="user", rate=booking_rate, method="POST")
 def checkout_view(request: HttpRequest, slug: str) -> HttpResponse:
-    """Turn the fan's held seats into a booking awaiting payment, then show it."""
+    """Turn the fan's held seats into a booking awaiting payment, then go straight to paying for it."""
     event = _event_or_404(slug)
     try:
         booking = booking_create(user=request.user, event=event)
@@ -298,7 +311,7 @@ def checkout_view(request: HttpRequest, slug: str) -> HttpResponse:
         return _summary_response(request, event, error=error)
     except ApplicationError as error:
         return _summary_response(request, event, error=error)
-    return _redirect(request, reverse("bookings:detail", kwargs={"reference": booking.reference}))
+    return _redirect(request, reverse("payments:checkout", kwargs={"reference": booking.reference}))
 
 
 def _redirect(request: HttpRequest, url: str) -> HttpResponse:

@@ -95,11 +95,12 @@ def expect_seats_total(page: Page, total: str) -> None:
 # --- Checkout and payment (payments) ---------------------------------------------------------------
 
 
-def continue_to_checkout(page: Page) -> str:
-    """On the seat map: book the held seats; arrive on the booking page. Returns the booking reference."""
-    page.get_by_role("button", name="Continue to checkout").click()
-    page.wait_for_url(re.compile(r"/bookings/[A-Z0-9]+/$"))
-    return page.url.rstrip("/").rsplit("/", 1)[-1]
+def continue_to_payment(page: Page) -> str:
+    """On the seat map: book the held seats; arrive straight on the pay page. Returns the reference."""
+    page.get_by_role("button", name="Continue to payment").click()
+    page.wait_for_url(re.compile(r"/bookings/[A-Z0-9]+/pay/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Pay for booking")
+    return page.url.rstrip("/").rsplit("/", 2)[-2]
 
 
 def open_payment(page: Page) -> None:

@@ -7,6 +7,7 @@ the Redis channel layer to the server's sockets, as in production. No Stripe key
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -72,9 +73,9 @@ def test_a_fan_queues_is_admitted_picks_seats_pays_offline_and_gets_tickets(page
     journey.pick_seat(page, platinum.pk)
     journey.pick_seat(page, silver.pk)
     journey.expect_seats_total(page, "₹15,000")
-    reference = journey.continue_to_checkout(page)
-
-    journey.open_payment(page)
+    reference = journey.continue_to_payment(page)  # holding seats leads straight to paying
+    expect(page.locator(".checkout-seats li")).to_have_count(2)
+    expect(page.locator(".clock .countdown")).to_have_text(re.compile(r"^(09|10):\d\d$"))
     expect(page.locator(".payment-amount")).to_have_text("₹15,000")
     journey.pay_with_simulated_provider(page, succeed=True)
 
@@ -101,12 +102,16 @@ def test_a_declined_payment_puts_the_seats_back_on_the_other_fans_map(
     journey.open_seat_map(page, event_slug=DEMO_EVENT_SLUG)
     journey.pick_seat(page, gold.pk)
     journey.expect_seat_state(other_page, gold.pk, "held", timeout=3000)
-    journey.continue_to_checkout(page)
-    journey.open_payment(page)
+    journey.continue_to_payment(page)
 
     journey.pay_with_simulated_provider(page, succeed=False)
 
-    expect(page.locator(".messages")).to_contain_text("Your payment was declined")
+    # Said once (the payment panel, not also a message above it), with the way back to the seat map.
+    expect(page.get_by_text("Your payment was declined")).to_have_count(1)
+    expect(page.locator("#booking-payment")).to_contain_text("Your payment was declined")
+    expect(page.locator("#booking-payment").get_by_role("link", name="Choose seats again")).to_have_attribute(
+        "href", f"/events/{DEMO_EVENT_SLUG}/seats/"
+    )
     journey.expect_seat_state(other_page, gold.pk, "available", timeout=3000)
     assert other_page.evaluate("window.notReloaded") is True
     # The other fan can take it now.

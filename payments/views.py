@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -68,13 +69,7 @@ def _tell_outcome(request: HttpRequest, confirmation: PaymentConfirmation) -> No
             ),
         )
     elif status in (Payment.Status.FAILED, Payment.Status.CANCELED):
-        messages.error(
-            request,
-            _(
-                "Your payment was declined, so your seats went back on sale. You can choose seats again "
-                "while your admission lasts."
-            ),
-        )
+        pass  # the booking page's payment panel says it, with the way back to the seat map: once
     elif status == Payment.Status.PROCESSING:
         messages.info(request, _("Your payment is being processed. This page will show your tickets soon."))
     else:
@@ -93,7 +88,17 @@ def checkout(request: HttpRequest, reference: str) -> HttpResponse:
     if booking.status == Booking.Status.CONFIRMED:
         messages.info(request, _("This booking is already paid."))
         return redirect(booking_page_url(booking))
-    context: dict = {"booking": booking, "booking_url": booking_page_url(booking)}
+    now = timezone.now()
+    if booking.status != Booking.Status.PENDING_PAYMENT:
+        # Expired, cancelled or refunded: the booking page says what happened and offers the way back.
+        return redirect(booking_page_url(booking))
+    context: dict = {
+        "booking": booking,
+        "booking_url": booking_page_url(booking),
+        "now": now,
+        "is_pending": booking.expires_at > now,
+        "items": booking.items.select_related("seat", "category").order_by("pk"),
+    }
     try:
         payment, _created = payment_intent_get_or_create(user=request.user, booking=booking)
     except ApplicationError as error:

@@ -312,3 +312,24 @@ def test_login_posts_are_limited_per_account_first(client, settings, fan):
 
     assert statuses == [200, 200, 429]
     assert someone_else.status_code == 200  # the form again, not a lock-out of the whole address
+
+
+def test_the_header_names_the_fan_without_showing_their_email_address(client):
+    fan = User.objects.create_user(email="fan7@turnstile.local", password=DEFAULT_PASSWORD)
+    client.force_login(fan)
+
+    html = client.get(reverse("events:list")).content.decode()
+
+    assert 'class="nav-account">fan7<' in html
+    assert "fan7@turnstile.local" not in html
+    fan.first_name, fan.last_name = "Asha", "Rao"
+    fan.save()
+    assert 'class="nav-account">Asha Rao<' in client.get(reverse("events:list")).content.decode()
+
+
+def test_messages_are_a_plain_list_inside_a_status_region_with_a_favicon_on_every_page(client):
+    response = client.post(reverse("accounts:signup"), _signup_data(), follow=True)
+
+    html = response.content.decode()
+    assert re.search(r'<div class="messages" role="status">\s*<ul>\s*<li class="message', html)
+    assert '<link rel="icon" href="/static/img/favicon.svg"' in html

@@ -108,8 +108,42 @@ def seat_sections(seats: Iterable[SeatView]) -> SafeString:
     return seat_sections_html(seats)
 
 
+def _relative_luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of a ``#rrggbb`` colour."""
+    channels = []
+    for start in (1, 3, 5):
+        value = int(colour[start : start + 2], 16) / 255
+        channels.append(value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4)
+    red, green, blue = channels
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def ink_for(colour: str) -> str:
+    """The text colour (near-black or white) with the higher contrast on ``colour``: staff choose
+    category colours freely, and a seat's number must stay readable on it (WCAG 1.4.3)."""
+    background = _relative_luminance(safe_colour(colour))
+    on_dark = (1.05) / (background + 0.05)  # white text
+    on_light = (background + 0.05) / (_relative_luminance(DARK_INK) + 0.05)
+    return "#fff" if on_dark > on_light else DARK_INK
+
+
+DARK_INK = "#111111"
+
+
 @register.simple_tag
 def category_colours(categories: Iterable) -> SafeString:
-    """CSS rules giving each category class its colour: {% category_colours categories %}."""
-    rules = "".join(f".seat-page .c{int(c.id)}{{--cat:{safe_colour(c.colour)}}}" for c in categories)
+    """CSS rules giving each category class its colour and a readable text colour, and the legend's
+    "any category" swatch (stripes of every category colour): {% category_colours categories %}."""
+    categories = list(categories)
+    colours = [safe_colour(c.colour) for c in categories]
+    rules = "".join(
+        f".seat-page .c{int(c.id)}{{--cat:{colour};--cat-ink:{ink_for(colour)}}}"
+        for c, colour in zip(categories, colours, strict=True)
+    )
+    if colours:
+        step = 100 / len(colours)
+        stops = ",".join(
+            f"{colour} {index * step:.0f}% {(index + 1) * step:.0f}%" for index, colour in enumerate(colours)
+        )
+        rules += f".seat-page .legend-any-category{{--cat:linear-gradient(90deg,{stops})}}"
     return mark_safe(rules)  # noqa: S308 - integer ids and validated hex colours only

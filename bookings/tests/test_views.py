@@ -11,10 +11,11 @@ from django.urls import reverse
 
 from bookings.models import Booking, SeatHold
 from bookings.services import booking_confirm_paid, booking_create, seats_hold
-from bookings.tests.conftest import admit
+from bookings.tests.conftest import admit, time_passes_beyond_the_window
 from events.models import Event
 from events.services import seat_map_generate
 from events.tests.factories import EventFactory, categories_for, seat_map_spec
+from queueing.services import queue_leave
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -112,13 +113,14 @@ def test_the_seat_map_shows_categories_prices_and_every_seat_state(
     assert "s-available" in available
     assert 'aria-label="Section A, Row 1, Seat 10, Silver ₹2,500, available"' in available
     assert f"c{categories[2].pk}" in available  # coloured by its category
-    assert f".seat-page .c{categories[2].pk}{{--cat:#9ca3af}}" in html
+    # Each category's colour, and a text colour readable on it (white on Platinum's dark purple).
+    assert f".seat-page .c{categories[2].pk}{{--cat:#9ca3af;--cat-ink:#111111}}" in html
     assert 'class="row-label"' in html
     assert "Section A" in html
     # The summary: the fan's seat, its total, the countdown and the checkout button.
     assert _summary(html)["held"] == [seats[0].pk]
     assert "data-expires-at=" in html
-    assert "Continue to checkout" in html
+    assert 'Continue<span class="seat-continue-more"> to payment</span>' in html
     assert f'data-ws-path="/ws/events/{event.pk}/seats/"' in html
 
 
@@ -174,7 +176,7 @@ def test_a_big_venue_opens_on_its_first_section_and_tabs_switch_it_with_htmx(big
 
     page = client.get(_url("seat_map", big_event)).content.decode()
     assert page.count('<button id="s') == 1250
-    assert 'aria-current="page">North' in page  # sections left to right: North is drawn first
+    assert re.search(r'aria-current="page"><span class="section-tab-name">North<', page)  # left to right
     assert "?section=East" in page
     assert "All sections" in page
 
@@ -209,7 +211,7 @@ def test_holding_seats_returns_the_summary_with_the_total_from_server_prices(eve
     assert "₹20,000" in html  # 12,500 + 7,500
     assert "A · Row 1 · Seat 1" in html
     assert "A · Row 1 · Seat 3" in html
-    assert "Your seats are held for" in html
+    assert "Seats held for" in html
     assert "data-expires-at=" in html
     assert "you can add 2 more" in html
     assert SeatHold.objects.filter(seat__in=[seats[0], seats[2]]).count() == 2
@@ -361,22 +363,41 @@ def test_the_states_endpoint_needs_a_logged_in_fan(event, seats):
 # --- Checkout and the fan's bookings --------------------------------------------------------------
 
 
-def test_checkout_creates_a_booking_and_shows_it(event, seats, fan_client, admitted_fan):
+def test_checkout_creates_a_booking_and_goes_straight_to_paying_with_the_clock(
+    event, seats, fan_client, admitted_fan
+):
     _hold(fan_client, event, seats[0], seats[9])
 
     response = fan_client.post(_url("checkout", event))
 
     booking = Booking.objects.get(user=admitted_fan)
     assert response.status_code == 302
-    assert response["Location"] == f"/bookings/{booking.reference}/"
+    assert response["Location"] == f"/bookings/{booking.reference}/pay/"
     page = fan_client.get(response["Location"]).content.decode()
     assert booking.reference in page
     assert "₹15,000" in page  # 12,500 + 2,500, from the server's prices
     assert "A · Row 1 · Seat 1" in page
     assert "A · Row 1 · Seat 10" in page
+    assert "Time left to pay" in page
+    assert "data-expires-at=" in page
+    assert f'data-expired-url="/bookings/{booking.reference}/"' in page
+    assert "Payment succeeds" in page
+
+
+def test_the_booking_page_shows_the_booking_its_pay_button_and_the_clock(
+    event, seats, fan_client, admitted_fan
+):
+    _hold(fan_client, event, seats[0], seats[9])
+    fan_client.post(_url("checkout", event))
+    booking = Booking.objects.get(user=admitted_fan)
+
+    page = fan_client.get(f"/bookings/{booking.reference}/").content.decode()
+
     assert "Pending payment" in page
     assert "Pay ₹15,000" in page
-    assert "data-expires-at=" in page
+    assert "Time left to pay" in page
+    assert "data-clock-warning" in page
+    assert "js/clock.js" in page
 
 
 def test_checkout_with_htmx_redirects_the_whole_page(event, seats, fan_client, admitted_fan):
@@ -384,7 +405,34 @@ def test_checkout_with_htmx_redirects_the_whole_page(event, seats, fan_client, a
 
     response = fan_client.post(_url("checkout", event), **HTMX)
 
-    assert response["HX-Redirect"] == f"/bookings/{Booking.objects.get(user=admitted_fan).reference}/"
+    reference = Booking.objects.get(user=admitted_fan).reference
+    assert response["HX-Redirect"] == f"/bookings/{reference}/pay/"
+
+
+def test_when_the_turn_ran_out_the_seat_map_says_so_and_offers_the_queue_again(
+    event, seats, fan_client, admitted_fan
+):
+    _hold(fan_client, event, seats[0])
+    time_passes_beyond_the_window(event)
+
+    response = fan_client.get(_url("seat_map", event))
+
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Your time ran out" in html
+    assert "went back on sale" in html
+    assert f'action="/events/{event.slug}/queue/join/"' in html
+    assert "Join the queue again" in html
+    assert "seat-grid" not in html
+
+
+def test_a_fan_who_left_the_queue_is_not_told_their_time_ran_out(event, seats, fan_client, admitted_fan):
+    queue_leave(user=admitted_fan, event=event)
+
+    html = fan_client.get(_url("seat_map", event)).content.decode()
+
+    assert "Join the queue first" in html
+    assert "Your time ran out" not in html
 
 
 def test_checkout_without_seats_says_so(event, seats, fan_client):

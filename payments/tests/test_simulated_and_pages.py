@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from bookings.models import Booking
 from bookings.selectors import SeatStatus, seat_map_for_event
+from bookings.services import bookings_expire
 from bookings.tests.conftest import admit, time_passes_beyond_the_window
 from payments.exceptions import PaymentAlreadyCompleted, PaymentNotFound
 from payments.models import Payment, Refund, SimulatedIntent, WebhookEvent
@@ -187,7 +188,10 @@ def test_offline_a_declined_payment_on_the_page_says_so_and_frees_the_seats(
         _simulate_url(pending_booking), {"outcome": "decline", "payment_intent_id": intent_id}, follow=True
     )
 
-    assert "Your payment was declined" in response.content.decode()
+    page = response.content.decode()
+    assert page.count("Your payment was declined") == 1  # the panel says it, not also a message
+    assert 'class="messages"' not in page
+    assert f'href="/events/{event.slug}/seats/">Choose seats again</a>' in page  # the way back
     assert "Your payment was declined" in _panel(pending_booking)
     statuses = {seat.id: seat.status for seat in seat_map_for_event(event=event)}
     assert statuses[seats[0].pk] == SeatStatus.AVAILABLE
@@ -295,3 +299,18 @@ def test_the_panel_tells_the_fan_about_a_late_payment_refund(
     panel = _panel(pending_booking)
     assert "sold to another fan" in panel
     assert "refunded it in full" in panel
+
+
+def test_the_pay_page_of_a_booking_that_ran_out_sends_the_fan_to_the_booking_page(
+    no_stripe_keys, fan_browser, pending_booking, event
+):
+    time_passes_beyond_the_window(event)
+    bookings_expire()
+
+    response = fan_browser.get(_pay_url(pending_booking), follow=True)
+
+    assert response.redirect_chain == [(f"/bookings/{pending_booking.reference}/", 302)]
+    page = response.content.decode()
+    assert "not paid in time" in page
+    assert f'href="/events/{event.slug}/seats/"' in page
+    assert not Payment.objects.exists()

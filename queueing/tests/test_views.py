@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from events.tests.factories import EventFactory
 from queueing.models import QueueEntry
-from queueing.services import queue_admit_batch, queue_expire_passes, queue_join
+from queueing.services import queue_admit_batch, queue_expire_passes, queue_join, queue_pause
 
 pytestmark = pytest.mark.django_db
 
@@ -164,6 +164,10 @@ def test_before_opening_the_fan_waits_in_the_pre_queue_with_a_countdown(fan_clie
     assert datetime.fromisoformat(countdown_to) == event.sale_opens_at
     assert "random place" in content
     assert "every 5s" in content
+    # The ticking countdown is not inside a live region: it would be read out every second.
+    summary = re.search(r'<p class="queue-summary"[^>]*>(.*?)</p>', content, re.S)
+    assert "data-countdown-to" in summary.group(1)
+    assert "aria-live" not in summary.group(0)
 
 
 def test_an_admitted_fan_gets_the_seat_map_link_and_the_pass_expiry(fan_client, fan, event):
@@ -368,3 +372,16 @@ def test_the_event_changelist_reads_no_queue_for_events_nobody_queued_for(client
     changelist = client.get(reverse("admin:events_event_changelist")).content.decode()
 
     assert '<td class="field-queue_summary">—</td>' in changelist
+
+
+def test_while_admission_is_paused_no_wait_is_promised(fan_client, fan, event, make_fans):
+    for early_fan in make_fans(2):
+        queue_join(user=early_fan, event=event)
+    fan_client.post(join_url(event))
+    queue_pause(event=event)
+
+    content = fan_client.get(page_url(event)).content.decode()
+
+    assert '<dd data-queue-field="estimatedWaitTime">paused</dd>' in content
+    assert "Estimated wait: paused." in content
+    assert "less than a minute" not in content

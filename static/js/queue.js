@@ -105,9 +105,18 @@
       setText("position", formatNumber(message.position));
       setText("usersAhead", formatNumber(message.usersAhead));
       setText("queueSize", formatNumber(message.queueSize));
-      setText("estimatedWaitTime", waitText(message.estimatedWaitTime));
-      setText("summary", "Your place in line: " + formatNumber(message.position) +
-        ". Estimated wait: " + waitText(message.estimatedWaitTime) + ".");
+      // While admission is paused no estimate holds ("less than a minute" would be a false promise).
+      setText("estimatedWaitTime", message.isPaused ? "paused" : waitText(message.estimatedWaitTime));
+      // The live region: rewritten (and so read out) only when the place or the pause changes, not
+      // for every new estimate.
+      var summary = field("summary");
+      var spoken = message.position + "|" + Boolean(message.isPaused);
+      if (summary && summary.dataset.spoken !== spoken) {
+        summary.dataset.spoken = spoken;
+        setText("summary", "Your place in line: " + formatNumber(message.position) + ". " + (message.isPaused
+          ? "Estimated wait: paused."
+          : "Estimated wait: " + waitText(message.estimatedWaitTime) + "."));
+      }
       var bar = field("progress");
       if (bar && typeof message.progress === "number") {
         bar.value = message.progress;

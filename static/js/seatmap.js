@@ -1,8 +1,7 @@
 /*
  * Seat map: picking seats (htmx posts to the hold / release views, which answer with the summary partial)
  * and live availability over a WebSocket (/ws/events/<event id>/seats/, see bookings/consumers.py), with
- * polling of a small JSON endpoint whenever the socket is not open. Also runs the countdowns
- * (.countdown[data-expires-at]) of the seat map and booking pages.
+ * polling of a small JSON endpoint whenever the socket is not open. The clock is static/js/clock.js.
  *
  * What each seat shows = the fan's own holds (`mine`, from the summary's data-held-ids: the server's
  * answer to every hold / release) first, else what every fan sees (`remote`, from the page, the socket's
@@ -22,39 +21,11 @@
   };
   var POLL_MS = 4000;
   var MAX_RECONNECT_MS = 30000;
-  var ZOOM_REM = [1, 1.3, 1.6, 2, 2.6];
+  // Seat sizes: never under 24 px (WCAG 2.5.8); 2.75rem = 44 px, the touch size (WCAG 2.5.5).
+  var ZOOM_REM = [1.6, 2, 2.4, 2.75, 3.25];
+  var TOUCH_ZOOM = 3;
+  var PHONE = window.matchMedia ? window.matchMedia("(max-width: 640px)") : null;
   var SEAT_SELECTOR = ".seat-grid button";
-
-  // --- Countdowns (seat map and booking pages) -----------------------------------------------------
-
-  function pad(n) { return String(n).padStart(2, "0"); }
-
-  function tickCountdowns() {
-    var elements = document.querySelectorAll(".countdown[data-expires-at]");
-    for (var i = 0; i < elements.length; i++) {
-      var el = elements[i];
-      var expiresAt = Date.parse(el.dataset.expiresAt);
-      if (isNaN(expiresAt)) { continue; }
-      if (el.dataset.skew === undefined) {
-        // Trust the server's clock, not the visitor's: measure the skew once.
-        var serverNow = Date.parse(el.dataset.serverNow);
-        el.dataset.skew = String(isNaN(serverNow) ? 0 : serverNow - Date.now());
-      }
-      var left = Math.max(0, Math.floor((expiresAt - (Date.now() + Number(el.dataset.skew))) / 1000));
-      var text = left >= 3600
-        ? Math.floor(left / 3600) + ":" + pad(Math.floor((left % 3600) / 60)) + ":" + pad(left % 60)
-        : pad(Math.floor(left / 60)) + ":" + pad(left % 60);
-      if (el.textContent !== text) { el.textContent = text; }
-      if (left === 0 && !el.dataset.expired) {
-        el.dataset.expired = "true";
-        // The window is over: the server decides what comes next (the queue, the expired booking...).
-        setTimeout(function () { window.location.reload(); }, 1500);
-      }
-    }
-  }
-
-  tickCountdowns();
-  setInterval(tickCountdowns, 1000);
 
   var app = document.getElementById("seat-map-app");
   if (!app) { return; }
@@ -67,7 +38,8 @@
   var remote = {};            // seat id -> "held" | "sold" as every fan sees it (absent: available)
   var mine = {};              // seat id -> true: the fan's holds, per the last summary
   var pending = {};           // seat id -> true: a hold / release is on its way
-  var zoomIndex = 2;
+  // Phones start with seats the size of a fingertip; bigger screens see more of the venue.
+  var zoomIndex = PHONE && PHONE.matches ? TOUCH_ZOOM : 0;
 
   var socket = null;
   var socketLive = false;
@@ -126,9 +98,18 @@
     paintAll();
   }
 
-  function announce(text) {
+  // Spoken (polite): what the last tap or key press did. ``visible``: also shown on screen (a refusal
+  // needs it; "2 seats held" is already in the bar).
+  function announce(text, visible) {
     var region = app.querySelector("[data-seat-announce]");
-    if (region) { region.textContent = text; }
+    if (!region) { return; }
+    region.classList.toggle("is-visible", Boolean(visible));
+    region.textContent = text;
+  }
+
+  function seatName(el) {
+    var label = el.getAttribute("aria-label") || "";
+    return label.split(", ").slice(0, 3).join(", ");
   }
 
   // --- Holds and releases (htmx) ---------------------------------------------------------------------
@@ -138,7 +119,10 @@
     if (pending[id]) { return; }
     var state = shownState(id);
     if (state !== "available" && state !== "held_by_me") {
-      announce("That seat is " + STATE_TEXT[state] + ".");
+      announce(seatName(el) + " is " + STATE_TEXT[state] + ". Please choose another seat.", true);
+      el.classList.remove("is-refused");
+      void el.offsetWidth; // restart the animation
+      el.classList.add("is-refused");
       return;
     }
     pending[id] = true;
@@ -184,7 +168,7 @@
     var total = summary.querySelector("[data-seat-total]");
     var error = summary.querySelector("[role=alert]");
     if (error) {
-      announce(error.textContent.trim());
+      announce(""); // the summary's own alert says it
     } else if (total) {
       announce(held.length + (held.length === 1 ? " seat" : " seats") + " held. Total " + total.textContent.trim() + ".");
     } else {
@@ -272,30 +256,62 @@
     }
   }
 
-  function gridPlace(el) {
-    return { row: parseInt(el.style.gridRowStart, 10), column: parseInt(el.style.gridColumnStart, 10) };
+  // Left / right follow the row, and carry on into the same row of the next (or previous) section, as
+  // the sections sit side by side in the venue. Up / down go to the nearest seat above or below on screen,
+  // so they also cross into a section drawn below. Home / End: first / last seat of the row.
+  function rowOf(grid, gridRow) {
+    return Array.prototype.filter.call(grid.querySelectorAll("button"), function (seat) {
+      return seat.style.gridRowStart === gridRow;
+    });
+  }
+
+  function acrossSections(el, step) {
+    var section = el.closest(".seat-section");
+    var next = section;
+    do {
+      next = step > 0 ? next.nextElementSibling : next.previousElementSibling;
+    } while (next && !next.querySelector(".seat-grid button"));
+    if (!next) { return null; }
+    var grid = next.querySelector(".seat-grid");
+    var row = rowOf(grid, el.style.gridRowStart);
+    if (!row.length) {
+      var seats = grid.querySelectorAll("button");
+      return step > 0 ? seats[0] : seats[seats.length - 1];
+    }
+    return step > 0 ? row[0] : row[row.length - 1];
+  }
+
+  function centre(el) {
+    var box = el.getBoundingClientRect();
+    return { x: box.left + box.width / 2, y: box.top + box.height / 2, size: box.height };
+  }
+
+  function aboveOrBelow(el, step) {
+    var seats = allSeats();
+    var here = centre(el);
+    var best = null;
+    var bestScore = Infinity;
+    for (var i = 0; i < seats.length; i++) {
+      if (seats[i] === el) { continue; }
+      var there = centre(seats[i]);
+      if (!there.size) { continue; } // not drawn
+      var along = ((there.y - here.y) * step) / here.size;
+      if (along < 0.5) { continue; }
+      // The nearest row first, then the nearest column in it.
+      var score = Math.round(along * 4) * 1000 + Math.abs(there.x - here.x) / here.size;
+      if (score < bestScore) { bestScore = score; best = seats[i]; }
+    }
+    return best;
   }
 
   function neighbour(el, key) {
-    var grid = el.parentElement;
-    var seats = Array.prototype.slice.call(grid.querySelectorAll("button"));
-    var index = seats.indexOf(el);
-    if (key === "ArrowLeft") { return seats[index - 1]; }
-    if (key === "ArrowRight") { return seats[index + 1]; }
-    if (key === "Home") { return seats[0]; }
-    if (key === "End") { return seats[seats.length - 1]; }
-    var here = gridPlace(el);
-    var step = key === "ArrowUp" ? -1 : 1;
-    var best = null;
-    var bestScore = Infinity;
-    seats.forEach(function (seat) {
-      var place = gridPlace(seat);
-      var rows = (place.row - here.row) * step;
-      if (rows <= 0) { return; }
-      var score = rows * 1000 + Math.abs(place.column - here.column);
-      if (score < bestScore) { bestScore = score; best = seat; }
-    });
-    return best;
+    var row = rowOf(el.parentElement, el.style.gridRowStart);
+    var index = row.indexOf(el);
+    if (key === "Home") { return row[0]; }
+    if (key === "End") { return row[row.length - 1]; }
+    if (key === "ArrowLeft") { return row[index - 1] || acrossSections(el, -1); }
+    if (key === "ArrowRight") { return row[index + 1] || acrossSections(el, 1); }
+    return aboveOrBelow(el, key === "ArrowDown" ? 1 : -1);
   }
 
   app.addEventListener("keydown", function (event) {
