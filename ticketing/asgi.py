@@ -12,6 +12,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from core.metrics import WebSocketMetrics  # noqa: E402
 from core.websocket import BrowserOriginValidator  # noqa: E402
 from queueing.fast_api import QueueFastPath  # noqa: E402
 from ticketing.routing import websocket_urlpatterns  # noqa: E402
@@ -20,6 +21,8 @@ application = ProtocolTypeRouter(
     {
         # The queue's hot API endpoints skip Django's stack (see queueing.fast_api); the rest is Django.
         "http": QueueFastPath(django_asgi_app),
-        "websocket": BrowserOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": WebSocketMetrics(
+            BrowserOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

@@ -1,0 +1,85 @@
+"""Request ids, structured log lines and the WebSocket counter (core.metrics, core.logging)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+import structlog
+from django.test import RequestFactory
+from prometheus_client import REGISTRY
+
+from core.logging import structured_logging
+from core.metrics import WebSocketMetrics, current_request
+
+
+@pytest.mark.django_db
+def test_every_answer_carries_a_request_id_and_keeps_a_proxys_id(client):
+    fresh = client.get("/healthz")
+    forwarded = client.get("/healthz", headers={"X-Request-ID": "lb-0123456789abcdef"})
+    hostile = client.get("/healthz", headers={"X-Request-ID": "<script>"})
+
+    assert len(fresh["X-Request-ID"]) == 16
+    assert forwarded["X-Request-ID"] == "lb-0123456789abcdef"
+    assert hostile["X-Request-ID"] != "<script>"
+
+
+def _json_handler() -> tuple[logging.Handler, io.StringIO]:
+    config = structured_logging(log_format="json", level="INFO")["formatters"]["structured"]
+    factory = config.pop("()")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(factory(**config))
+    return handler, stream
+
+
+def test_log_lines_are_json_with_the_request_id_and_the_fan():
+    handler, stream = _json_handler()
+    logger = logging.getLogger("turnstile.test.observability")
+    logger.addHandler(handler)
+    logger.propagate = False
+    request = RequestFactory().get("/")
+    request.request_id = "req-42abcdef"  # type: ignore[attr-defined]
+
+    class Fan:
+        pk = 7
+        is_authenticated = True
+
+    request._cached_user = Fan()  # type: ignore[attr-defined]
+    token = current_request.set(request)
+    try:
+        logger.info("seat held %s", "A-1")
+        structlog.get_logger("turnstile.test.observability").info("hold_placed", seats=2)
+    finally:
+        current_request.reset(token)
+        logger.removeHandler(handler)
+
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["event"] == "seat held A-1"
+    assert (first["request_id"], first["fan_id"], first["level"]) == ("req-42abcdef", 7, "info")
+    assert (second["event"], second["seats"], second["request_id"]) == ("hold_placed", 2, "req-42abcdef")
+
+
+async def test_websocket_connections_are_counted_while_open():
+    def open_now() -> float:
+        return REGISTRY.get_sample_value("turnstile_websocket_connections_open") or 0.0
+
+    seen_while_open = []
+
+    async def app(scope, receive, send):
+        await send({"type": "websocket.accept"})
+        seen_while_open.append(open_now())
+
+    async def receive():
+        return {"type": "websocket.connect"}
+
+    async def send(message):
+        return None
+
+    before = open_now()
+    await WebSocketMetrics(app)({"type": "websocket"}, receive, send)
+
+    assert seen_while_open == [before + 1]
+    assert open_now() == before
