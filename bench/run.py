@@ -5,7 +5,8 @@
     python bench/run.py --only http-join,position --server uvicorn --workers 2
 
 Scenarios (``--only``, comma-separated): service-join, http-join, position, memory, admit-ws, idle-ws,
-seats (seat holds, seat map page, live seat updates: bench/bench_seats.py).
+seats (seat holds, seat map page, live seat updates: bench/bench_seats.py), boxoffice (the dashboard
+and /metrics with --fans queued: bench/bench_boxoffice.py).
 Everything runs against 127.0.0.1, on a dedicated database and Redis database (bench/common.py), and
 every load loop is bounded in count and in time. Results also go to bench/results/latest.{json,md}.
 """
@@ -27,7 +28,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench.common import RESULTS_DIR, Result, log, setup_django  # noqa: E402
 
-SCENARIOS = ["service-join", "http-join", "position", "memory", "admit-ws", "idle-ws", "seats"]
+SCENARIOS = ["service-join", "http-join", "position", "memory", "admit-ws", "idle-ws", "boxoffice", "seats"]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -123,6 +124,10 @@ def run(args: argparse.Namespace) -> list[Result]:
             results += ws_bench.admit_and_notify(server_kind=args.server, workers=workers, sockets=50)
         if "idle-ws" in args.only:
             results += ws_bench.idle_sockets(counts=args.ws_counts)
+    if "boxoffice" in args.only:
+        from bench import bench_boxoffice
+
+        results += bench_boxoffice.run(fans=args.fans, runs=50 if args.quick else 200)
     if "seats" in args.only:  # last: it flushes the benchmark Redis database
         from bench import bench_seats
 

@@ -121,11 +121,19 @@ async def _flush_async(requests: int, errors: int) -> None:
         return
 
 
+_http_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe_http(method: str, route: str, status: int, seconds: float) -> None:
     """Record one HTTP answer. For code that answers outside Django, e.g. the queue fast path:
     ``observe_http("POST", "api/queue/join", 201, elapsed)`` (use the same label as its Django URL)."""
-    HTTP_REQUESTS.labels(method, route, str(status)).inc()
-    HTTP_LATENCY.labels(method, route).observe(seconds)
+    children = _http_children.get((method, route, status))
+    if children is None:
+        # ``labels()`` validates and locks on every call; the few route/status pairs are cached once.
+        children = (HTTP_REQUESTS.labels(method, route, str(status)), HTTP_LATENCY.labels(method, route))
+        _http_children[(method, route, status)] = children
+    children[0].inc()
+    children[1].observe(seconds)
     if _totals.add(status):
         try:
             loop = asyncio.get_running_loop()
