@@ -16,14 +16,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bookings.models import Booking
 from core.metrics import HTTP_COUNTERS_KEY
-from events.models import Event
+from events.models import Event, Seat, SeatCategory
 from events.money import minor_units_to_price, price_display
-from events.selectors import CategoryAvailability, seat_availability_by_category
+from events.selectors import CategoryAvailability, seats_held, seats_sold
 from payments.models import Payment, Refund
 from queueing.redis_queue import QueueKeys, as_int, redis_client
 
@@ -125,6 +126,48 @@ class SalesFigures:
     @property
     def net(self) -> Money:
         return Money(self.net_minor, self.currency)
+
+
+def seat_counts_by_category(*, event_ids: list[int]) -> dict[int, list[CategoryAvailability]]:
+    """Per event, its categories with total, held and sold seats: the figures of
+    ``events.selectors.seat_availability_for_events`` (held and sold from their one definition,
+    ``seats_held`` / ``seats_sold``) in one query that counts the few holds and sold line items per
+    category, instead of testing every seat against both sets."""
+    if not event_ids:
+        return {}
+    now = timezone.now()
+
+    def count_per_category(seats: QuerySet[Seat]) -> Subquery:
+        per_category = seats.filter(category_id=OuterRef("pk")).values("category_id").annotate(n=Count("pk"))
+        return Subquery(per_category.values("n")[:1], output_field=IntegerField())
+
+    categories = (
+        SeatCategory.objects.filter(event_id__in=event_ids)
+        .annotate(
+            # Three correlated counts and no join: the outer query stays one row per category.
+            total=Coalesce(count_per_category(Seat.objects.filter(event_id__in=event_ids).order_by()), 0),
+            held=Coalesce(count_per_category(seats_held(now=now, event_ids=event_ids)), 0),
+            sold=Coalesce(count_per_category(seats_sold(event_ids=event_ids)), 0),
+        )
+        .order_by("event_id", "sort_order", "price", "pk")
+    )
+    by_event: dict[int, list[CategoryAvailability]] = {event_id: [] for event_id in event_ids}
+    for category in categories:
+        by_event[category.event_id].append(
+            CategoryAvailability(
+                id=category.pk,
+                event_id=category.event_id,
+                name=category.name,
+                price=category.price,
+                currency=category.currency,
+                colour=category.colour,
+                sort_order=category.sort_order,
+                total_seats=category.total,  # type: ignore[attr-defined]
+                held_seats=category.held,  # type: ignore[attr-defined]
+                sold_seats=category.sold,  # type: ignore[attr-defined]
+            )
+        )
+    return by_event
 
 
 def event_currency(*, event: Event, categories: list[CategoryAvailability] | None = None) -> str:
@@ -293,7 +336,7 @@ class Dashboard:
 def sale_dashboard(*, event: Event) -> Dashboard:
     """Everything the dashboard shows, in one Redis round trip (plus the samples) and four queries."""
     queue = queue_counters(event=event)
-    categories = seat_availability_by_category(event=event)
+    categories = seat_counts_by_category(event_ids=[event.pk])[event.pk]
     sales = sales_figures(event=event, currency=event_currency(event=event, categories=categories))
     rates = rates_from_samples(sale_samples(event=event, limit=RATE_WINDOW_SECONDS * 2 // sample_seconds()))
     return Dashboard(
@@ -419,9 +462,7 @@ def live_sale_figures(*, events: list[Event] | None = None) -> LiveSaleFigures:
             labels,
             expired.get(event.pk, 0),
         )
-    from events.selectors import seat_availability_for_events
-
-    for event_id, categories in seat_availability_for_events(event_ids=ids).items():
+    for event_id, categories in seat_counts_by_category(event_ids=ids).items():
         for category in categories:
             for state, value in (
                 ("available", category.available_seats),

@@ -26,10 +26,10 @@ from boxoffice.selectors import (
     sample_lock_key,
     sample_seconds,
     samples_key,
+    seat_counts_by_category,
 )
 from core.exceptions import ApplicationError
 from events.models import Event
-from events.selectors import seat_availability_by_category
 from queueing import services as queue_services
 from queueing.models import EventQueue
 from queueing.redis_queue import redis_client
@@ -199,7 +199,7 @@ def sale_sample_record(*, event: Event, force: bool = False) -> Sample | None:
     if not force and not client.set(sample_lock_key(event.pk), "1", nx=True, px=period * 1000 - 100):
         return None
     queue = queue_counters(event=event)
-    categories = seat_availability_by_category(event=event)
+    categories = seat_counts_by_category(event_ids=[event.pk])[event.pk]
     sales = sales_figures(event=event, currency=event_currency(event=event, categories=categories))
     requests, errors = http_counters()
     sample = Sample(
