@@ -47,6 +47,10 @@ from redis.exceptions import RedisError
 
 # --- Per-process instruments -------------------------------------------------------------------
 
+# In multi-process mode every instrument is a file there, some created at import: the directory must exist.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 HTTP_REQUESTS = Counter(
     "turnstile_http_requests_total",
     "HTTP requests answered, by route pattern and status.",

@@ -83,3 +83,56 @@ async def test_websocket_connections_are_counted_while_open():
 
     assert seen_while_open == [before + 1]
     assert open_now() == before
+
+
+_WORKER = """
+import django
+django.setup()
+from core.metrics import observe_http
+for _ in range(25):
+    observe_http("GET", "api/queue/position/<int:event_id>", 200, 0.003)
+observe_http("POST", "api/queue/join", 503, 0.2)
+"""
+
+_SCRAPE = """
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+registry = CollectorRegistry()
+MultiProcessCollector(registry)
+print(generate_latest(registry).decode())
+"""
+
+
+def test_several_worker_processes_add_up_in_multiprocess_mode(tmp_path):
+    """As with uvicorn --workers: each process writes its own files; a scrape sums them all."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "PYTHONPATH": str(root)}
+    env.setdefault("DJANGO_SETTINGS_MODULE", "ticketing.settings_test")
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", _WORKER], env=env, check=True, cwd=root, timeout=60)  # noqa: S603
+    scraped = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", _SCRAPE],
+        env=env,
+        check=True,
+        cwd=root,
+        timeout=60,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(scraped)
+        for sample in family.samples
+    }
+    position = (("method", "GET"), ("route", "api/queue/position/<int:event_id>"), ("status", "200"))
+    join = (("method", "POST"), ("route", "api/queue/join"), ("status", "503"))
+    assert samples[("turnstile_http_requests_total", position)] == 50
+    assert samples[("turnstile_http_requests_total", join)] == 2
