@@ -379,13 +379,13 @@ def live_events() -> list[Event]:
     """Events on sale now or with a queue in use whose sale has not ended (a bounded set)."""
     from queueing.selectors import events_with_live_queue, events_with_running_sale
 
-    events = {event.pk: event for event in events_with_running_sale()}
-    events.update({event.pk: event for event in events_with_live_queue()})
-    return sorted(events.values(), key=lambda event: event.pk)
+    # One query: the union of the admission job's events and the status broadcast's.
+    either = (events_with_running_sale() | events_with_live_queue()).distinct().order_by("pk")
+    return list(either.only("pk", "slug"))
 
 
 def live_sale_figures(*, events: list[Event] | None = None) -> LiveSaleFigures:
-    """Every live sale's figures for a scrape: one Redis round trip and six aggregate queries."""
+    """Every live sale's figures for a scrape: one Redis round trip and six queries."""
     from queueing.models import EventQueue, QueueEntry
 
     events = live_events() if events is None else events
@@ -405,12 +405,12 @@ def live_sale_figures(*, events: list[Event] | None = None) -> LiveSaleFigures:
         pipe.zcount(keys.admitted, f"({now_epoch}", now_epoch + EXPIRING_SOON_SECONDS)
         pipe.get(keys.seq)
     replies = pipe.execute()
-    paused_in_db = set(
-        EventQueue.objects.filter(event_id__in=ids, is_paused=True).values_list("event_id", flat=True)
-    )
-    admitted_total = dict(
-        EventQueue.objects.filter(event_id__in=ids).values_list("event_id", "admitted_total")
-    )
+    states = {
+        event_id: (is_paused, total)
+        for event_id, is_paused, total in EventQueue.objects.filter(event_id__in=ids).values_list(
+            "event_id", "is_paused", "admitted_total"
+        )
+    }
     expired = dict(
         QueueEntry.objects.filter(event_id__in=ids, state=QueueEntry.State.EXPIRED)
         .order_by()
@@ -439,7 +439,7 @@ def live_sale_figures(*, events: list[Event] | None = None) -> LiveSaleFigures:
             "gauge",
             "1 while admission is paused.",
             labels,
-            event.pk in paused_in_db,
+            states.get(event.pk, (False, 0))[0],
         )
         figures.add(
             "turnstile_queue_joins",
@@ -453,7 +453,7 @@ def live_sale_figures(*, events: list[Event] | None = None) -> LiveSaleFigures:
             "counter",
             "Fans admitted (PostgreSQL).",
             labels,
-            admitted_total.get(event.pk, 0),
+            states.get(event.pk, (False, 0))[1],
         )
         figures.add(
             "turnstile_queue_expirations",

@@ -17,11 +17,11 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from boxoffice.models import SaleControlAction
 from boxoffice.selectors import (
+    Dashboard,
     Sample,
     event_currency,
     http_counters,
     queue_counters,
-    sale_samples,
     sales_figures,
     sample_lock_key,
     sample_seconds,
@@ -191,16 +191,22 @@ def sale_settings_change(*, event: Event, actor, batch_size: int, interval_secon
 # --- Chart samples -------------------------------------------------------------------------------
 
 
-def sale_sample_record(*, event: Event, force: bool = False) -> Sample | None:
+def sale_sample_record(
+    *, event: Event, force: bool = False, dashboard: Dashboard | None = None
+) -> Sample | None:
     """Append one sample of the event's figures to its hour of history, at most one per sample period
-    across every process (a Redis ``SET NX`` lock); ``None`` when another process sampled just now."""
+    across every process (a Redis ``SET NX`` lock); ``None`` when another process sampled just now.
+    A dashboard read passes the figures it has just computed, so sampling costs no second read."""
     period = sample_seconds()
     client = redis_client()
     if not force and not client.set(sample_lock_key(event.pk), "1", nx=True, px=period * 1000 - 100):
         return None
-    queue = queue_counters(event=event)
-    categories = seat_counts_by_category(event_ids=[event.pk])[event.pk]
-    sales = sales_figures(event=event, currency=event_currency(event=event, categories=categories))
+    if dashboard is not None:
+        queue, categories, sales = dashboard.queue, dashboard.categories, dashboard.sales
+    else:
+        queue = queue_counters(event=event)
+        categories = seat_counts_by_category(event_ids=[event.pk])[event.pk]
+        sales = sales_figures(event=event, currency=event_currency(event=event, categories=categories))
     requests, errors = http_counters()
     sample = Sample(
         t=round(time.time(), 3),
@@ -222,13 +228,6 @@ def sale_sample_record(*, event: Event, force: bool = False) -> Sample | None:
     pipe.expire(key, 2 * HISTORY_SECONDS)
     pipe.execute()
     return sample
-
-
-def sale_sample_if_due(*, event: Event) -> None:
-    """Sample on a dashboard read when the beat job has not just done it (charts move without it)."""
-    newest = sale_samples(event=event, limit=1)
-    if not newest or newest[0].t <= time.time() - sample_seconds():
-        sale_sample_record(event=event)
 
 
 def sales_sample_live(*, events) -> int:

@@ -97,3 +97,20 @@ def test_http_requests_are_counted_by_route_pattern_and_status(client, staff_use
     assert after[("turnstile_http_requests_total", route)] == before + 2
     unmatched = (("method", "GET"), ("route", "unmatched"), ("status", "404"))
     assert after[("turnstile_http_requests_total", unmatched)] >= 1
+
+
+def test_paused_sales_stay_reported_and_drafts_are_left_out(client, staff_user, event, fan):
+    from boxoffice.services import sale_pause
+    from events.tests.factories import EventFactory
+    from queueing.services import queue_join
+
+    queue_join(user=fan, event=event)
+    sale_pause(event=event, actor=staff_user)
+    draft = EventFactory(draft=True)
+    client.force_login(staff_user)
+
+    metrics = scrape(client)
+
+    assert metrics[("turnstile_queue_paused", (("event", event.slug),))] == 1
+    assert metrics[("turnstile_queue_waiting", (("event", event.slug),))] == 1
+    assert not any(("event", draft.slug) in labels for _, labels in metrics)
