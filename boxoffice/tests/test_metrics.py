@@ -114,3 +114,19 @@ def test_paused_sales_stay_reported_and_drafts_are_left_out(client, staff_user, 
     assert metrics[("turnstile_queue_paused", (("event", event.slug),))] == 1
     assert metrics[("turnstile_queue_waiting", (("event", event.slug),))] == 1
     assert not any(("event", draft.slug) in labels for _, labels in metrics)
+
+
+def test_celery_task_outcomes_are_counted(event):
+    from prometheus_client import REGISTRY
+
+    from boxoffice import tasks
+    from boxoffice.selectors import sale_samples
+
+    labels = {"task": "boxoffice.tasks.sample_live_sales", "outcome": "success"}
+    before = REGISTRY.get_sample_value("turnstile_celery_tasks_total", labels) or 0.0
+
+    sampled = tasks.sample_live_sales.delay().get()
+
+    assert sampled == 1
+    assert len(sale_samples(event=event)) == 1
+    assert REGISTRY.get_sample_value("turnstile_celery_tasks_total", labels) == before + 1
