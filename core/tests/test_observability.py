@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import structlog
@@ -62,7 +64,7 @@ def test_log_lines_are_json_with_the_request_id_and_the_fan():
     assert (second["event"], second["seats"], second["request_id"]) == ("hold_placed", 2, "req-42abcdef")
 
 
-async def test_websocket_connections_are_counted_while_open():
+def test_websocket_connections_are_counted_while_open():
     def open_now() -> float:
         return REGISTRY.get_sample_value("turnstile_websocket_connections_open") or 0.0
 
@@ -79,7 +81,11 @@ async def test_websocket_connections_are_counted_while_open():
         return None
 
     before = open_now()
-    await WebSocketMetrics(app)({"type": "websocket"}, receive, send)
+    # A thread of its own: the browser tests' Playwright keeps an event loop running in the main thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, WebSocketMetrics(app)({"type": "websocket"}, receive, send)).result(
+            timeout=10
+        )
 
     assert seen_while_open == [before + 1]
     assert open_now() == before
