@@ -9,7 +9,8 @@ process per core unless --workers), every rate limit and throttle on, clients wi
 through one trusted proxy, and the machine's ceiling (a minimal ASGI app, same server) in the same run.
 
 Scenarios (``--only``, comma-separated): ceiling, pages (what a browser asks for: bench/pages.py),
-service-join, http-join, position, memory, admit-ws, idle-ws, seats (bench/bench_seats.py).
+service-join, http-join, position, memory, admit-ws, idle-ws, seats (bench/bench_seats.py), boxoffice
+(the dashboard and /metrics with --fans queued: bench/bench_boxoffice.py).
 Everything runs against 127.0.0.1, on a dedicated database and Redis database (bench/common.py), and
 every load loop is bounded in count and in time. Results also go to bench/results/latest.{json,md}.
 """
@@ -40,6 +41,7 @@ SCENARIOS = [
     "memory",
     "admit-ws",
     "idle-ws",
+    "boxoffice",
     "seats",
 ]
 
@@ -162,6 +164,10 @@ def run(args: argparse.Namespace) -> list[Result]:
             results += ws_bench.admit_and_notify(server_kind=args.server, workers=workers, sockets=50)
         if "idle-ws" in args.only:
             results += ws_bench.idle_sockets(counts=args.ws_counts)
+    if "boxoffice" in args.only:
+        from bench import bench_boxoffice
+
+        results += bench_boxoffice.run(fans=args.fans, runs=50 if args.quick else 200)
     if "seats" in args.only:  # last: it flushes the benchmark Redis database
         from bench import bench_seats
 

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -10,6 +12,8 @@ from django.utils.translation import ngettext
 from bookings.models import Booking, BookingItem, SeatHold
 from bookings.services import booking_cancel
 from core.exceptions import ApplicationError
+from events.money import price_display
+from payments.models import Payment
 from payments.services import booking_refund
 
 
@@ -39,16 +43,8 @@ class BookingItemInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
-    list_display = (
-        "reference",
-        "user",
-        "event",
-        "status",
-        "total_amount",
-        "currency",
-        "created_at",
-        "expires_at",
-    )
+    # Few, narrow columns: the status and the amount must be visible at 1280x800 without scrolling.
+    list_display = ("reference", "user", "event", "status", "total", "created_at")
     list_filter = ("status", "event")
     list_select_related = ("user", "event")
     search_fields = ("reference", "user__email")
@@ -59,8 +55,7 @@ class BookingAdmin(admin.ModelAdmin):
         "user",
         "event",
         "status",
-        "total_amount",
-        "currency",
+        "total",
         "expires_at",
         "confirmed_at",
         "cancelled_at",
@@ -76,6 +71,10 @@ class BookingAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    @admin.display(description=_("total"), ordering="total_amount")
+    def total(self, booking: Booking) -> str:
+        return price_display(booking.total_amount, booking.currency)
 
     @admin.action(description=_("Cancel selected bookings (seats return to sale)"), permissions=["change"])
     def cancel_bookings(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
@@ -103,9 +102,13 @@ class BookingAdmin(admin.ModelAdmin):
         description=_("Refund selected bookings (provider refund, seats back on sale, fan notified)"),
         permissions=["change"],
     )
-    def refund_bookings(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
+    def refund_bookings(self, request: HttpRequest, queryset: QuerySet[Booking]) -> TemplateResponse | None:
+        """First a confirmation page listing what will be refunded; the refunds run on its POST."""
+        bookings = list(queryset.select_related("user", "event").order_by("pk"))
+        if request.POST.get("post") != "yes":
+            return self._refund_confirmation(request, bookings)
         refunded = 0
-        for booking in queryset.order_by("pk"):
+        for booking in bookings:
             try:
                 booking_refund(booking=booking, by_staff_user=request.user)
             except ApplicationError as exc:
@@ -123,18 +126,45 @@ class BookingAdmin(admin.ModelAdmin):
                 % {"count": refunded},
                 messages.SUCCESS,
             )
+        return None
+
+    def _refund_confirmation(self, request: HttpRequest, bookings: list[Booking]) -> TemplateResponse:
+        paid = set(
+            Payment.objects.filter(booking__in=bookings, status=Payment.Status.SUCCEEDED).values_list(
+                "booking_id", flat=True
+            )
+        )
+        rows = [
+            {
+                "booking": booking,
+                "total": price_display(booking.total_amount, booking.currency),
+                "refundable": booking.pk in paid,
+            }
+            for booking in bookings
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Refund these bookings?"),
+            "opts": self.model._meta,
+            "rows": rows,
+            "refundable_count": sum(1 for row in rows if row["refundable"]),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action": "refund_bookings",
+        }
+        return TemplateResponse(request, "admin/bookings/booking/refund_confirmation.html", context)
 
 
 @admin.register(SeatHold)
 class SeatHoldAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Current holds per event (filter by event); expired rows wait for the sweep and count as free."""
 
-    list_display = ("seat", "event", "user", "expires_at", "is_live", "booking")
+    list_display = ("seat", "event", "user", "expires_at", "state", "booking")
     list_filter = ("event",)
     list_select_related = ("seat", "event", "user", "booking")
     search_fields = ("user__email", "seat__section", "seat__row")
     ordering = ("event", "seat_id")
 
-    @admin.display(description=_("live"), boolean=True)
-    def is_live(self, hold: SeatHold) -> bool:
-        return hold.expires_at > timezone.now()
+    # Words, not a red cross: an expired hold is normal, not an error.
+    @admin.display(description=_("state"))
+    def state(self, hold: SeatHold) -> str:
+        return str(_("Holding")) if hold.expires_at > timezone.now() else str(_("Expired (seat free)"))

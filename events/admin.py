@@ -14,12 +14,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from boxoffice.selectors import admitted_in_last
+from boxoffice.services import sale_pause, sale_resume
 from events.exceptions import SeatMapInvalid
 from events.forms import SeatMapForm
 from events.models import Event, Seat, SeatCategory, Venue
 from events.money import price_display
 from events.selectors import seat_availability_by_category, seat_categories_with_counts
-from events.services import seat_map_generate
+from events.services import seat_map_generate, seat_map_in_use, seat_map_preview, seat_map_regenerate
 from queueing.selectors import queue_stats
 
 
@@ -45,7 +47,8 @@ class SeatCategoryInline(admin.TabularInline):
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
-    list_display = ("name", "venue", "starts_at", "sale_phase", "status", "seat_count", "queue_summary")
+    # Narrow enough for 1280x800 (the venue is a filter); the queue column carries the live figures.
+    list_display = ("name", "starts_at", "sale_phase", "status", "seat_count", "queue_summary")
     list_filter = ("status", "venue")
     list_select_related = ("venue", "queue_state")
     search_fields = ("name", "slug", "venue__name")
@@ -53,6 +56,7 @@ class EventAdmin(admin.ModelAdmin):
     date_hierarchy = "starts_at"
     inlines = (SeatCategoryInline,)
     readonly_fields = ("seat_availability", "queue_figures")
+    actions = ("pause_admission", "resume_admission")
     fieldsets = (
         (None, {"fields": ("name", "slug", "venue", "description", "status")}),
         (_("Dates"), {"fields": ("starts_at", "sale_opens_at", "sale_closes_at")}),
@@ -126,7 +130,18 @@ class EventAdmin(admin.ModelAdmin):
         )
         return format_html('<table class="seat-availability">{}{}</table>', header, body)
 
-    # --- Queue figures (read-only; pause, resume and admit are actions on the event queue admin) ---
+    # --- Queue figures and controls (the box-office dashboard has them all, with charts) ----------
+
+    # Pausing works before anyone has queued: the queue's state is created on demand.
+    @admin.action(description=_("Pause admission"), permissions=["change"])
+    def pause_admission(self, request: HttpRequest, queryset: QuerySet[Event]) -> None:
+        for event in queryset.order_by("pk"):
+            self.message_user(request, sale_pause(event=event, actor=request.user).message, messages.SUCCESS)
+
+    @admin.action(description=_("Resume admission"), permissions=["change"])
+    def resume_admission(self, request: HttpRequest, queryset: QuerySet[Event]) -> None:
+        for event in queryset.order_by("pk"):
+            self.message_user(request, sale_resume(event=event, actor=request.user).message, messages.SUCCESS)
 
     @admin.display(description=_("queue"))
     def queue_summary(self, event: Event) -> str:
@@ -149,15 +164,16 @@ class EventAdmin(admin.ModelAdmin):
             (_("In the pre-queue"), stats.prequeue_size),
             (_("Admitted now (valid passes)"), stats.admitted_active),
             (_("Admitted in total"), stats.admitted_total),
+            (_("Admitted in the last 5 minutes"), admitted_in_last(event=event, seconds=300)),
             (
-                _("Admission rate (fans per minute; the configured one until measured)"),
-                stats.admission_rate_per_minute,
+                _("Configured rate (fans per minute)"),
+                round(event.admission_batch_size * 60 / event.admission_interval_seconds, 1),
             ),
             (
                 _("Average wait (seconds)"),
                 "—" if stats.average_wait_seconds is None else stats.average_wait_seconds,
             ),
-            (_("Admission paused"), gettext("yes") if stats.is_paused else gettext("no")),
+            (_("Admission"), gettext("paused") if stats.is_paused else gettext("running")),
         )
         body = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
         return format_html('<table class="queue-figures">{}</table>', body)
@@ -182,28 +198,40 @@ class EventAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, event):
             raise PermissionDenied
         change_url = reverse("admin:events_event_change", args=[event.pk], current_app=self.admin_site.name)
+        existing = event.seat_count  # type: ignore[attr-defined]
         form = SeatMapForm(request.POST if request.method == "POST" else None, event=event)
+        preview = None
         if request.method == "POST" and form.is_valid():
             try:
-                created = seat_map_generate(event=event, spec=form.spec)
+                # With seats already there, only the explicit "replace" button writes.
+                if "_preview" in request.POST or (existing and "_replace" not in request.POST):
+                    preview = seat_map_preview(event=event, spec=form.spec)
+                elif existing:
+                    created = seat_map_regenerate(event=event, spec=form.spec)
+                else:
+                    created = seat_map_generate(event=event, spec=form.spec)
             except SeatMapInvalid as error:
                 form.add_error(None, error.message)
             else:
-                self.log_change(request, event, f"Generated a seat map of {created} seats.")
-                self.message_user(
-                    request,
-                    ngettext("Created %(count)d seat.", "Created %(count)d seats.", created)
-                    % {"count": created},
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(change_url)
+                if preview is None:
+                    verb = "Replaced the seat map with" if existing else "Generated a seat map of"
+                    self.log_change(request, event, f"{verb} {created} seats.")
+                    self.message_user(
+                        request,
+                        ngettext("Created %(count)d seat.", "Created %(count)d seats.", created)
+                        % {"count": created},
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(change_url)
         context: dict[str, Any] = {
             **self.admin_site.each_context(request),
             "title": _("Generate seat map: %(event)s") % {"event": event.name},
             "opts": self.model._meta,
             "original": event,
             "form": form,
-            "existing_seats": event.seat_count,  # type: ignore[attr-defined]
+            "existing_seats": existing,
+            "map_in_use": bool(existing) and seat_map_in_use(event=event),
+            "preview": preview,
             "categories": seat_availability_by_category(event=event),
             "change_url": change_url,
             "media": self.media + form.media,

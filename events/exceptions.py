@@ -17,3 +17,13 @@ class SeatMapAlreadyExists(SeatMapInvalid):
 
     code = "SEAT_MAP_EXISTS"
     default_message = _("This event already has seats; a seat map can only be generated once.")
+
+
+class SeatMapInUse(SeatMapInvalid):
+    """Replacing the seats would pull them from under a fan's hold or booking."""
+
+    code = "SEAT_MAP_IN_USE"
+    default_message = _(
+        "Seats of this event are held or on a booking (even a cancelled one): "
+        "the seat map cannot be replaced."
+    )

@@ -19,3 +19,14 @@ def price_display(amount: Decimal, currency: str) -> str:
     number = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
     symbol = CURRENCY_SYMBOLS.get(currency.upper())
     return f"{symbol}{number}" if symbol else f"{number} {currency.upper()}"
+
+
+def minor_units_to_price(amount_minor: int, currency: str) -> Decimal:
+    """250000 INR (paise) -> Decimal("2500.00"); 5000 JPY -> Decimal("5000"). The inverse of the above."""
+    exponent = 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
+    return Decimal(amount_minor).scaleb(-exponent)
+
+
+def minor_units_display(amount_minor: int, currency: str) -> str:
+    """250000 INR -> "₹2,500": what payments and refunds (stored in minor units) show to people."""
+    return price_display(minor_units_to_price(amount_minor, currency), currency)

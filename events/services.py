@@ -8,9 +8,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from events.exceptions import SeatMapAlreadyExists, SeatMapInvalid
+from events.exceptions import SeatMapAlreadyExists, SeatMapInUse, SeatMapInvalid
 from events.models import Event, Seat, SeatCategory, Venue
 
 # Empty seat-sized columns drawn between two sections of the seat map.
@@ -183,6 +184,97 @@ def seat_map_generate(*, event: Event, spec: SeatMapSpec) -> int:
         raise SeatMapAlreadyExists()
     seats = Seat.objects.bulk_create(_seats_for(event=event, spec=spec), batch_size=SEAT_BULK_BATCH_SIZE)
     return len(seats)
+
+
+@transaction.atomic
+def seat_map_regenerate(*, event: Event, spec: SeatMapSpec) -> int:
+    """Replace the event's seats by those of `spec`, only while no seat is held or on any booking.
+
+    Booking lines keep their seats for the record (refunds, tickets), so a seat that was ever booked
+    blocks a replacement; expired hold rows are tidied away. Returns how many seats were created.
+    """
+    from bookings.models import BookingItem, SeatHold  # bookings depends on events, not the reverse
+
+    seat_map_spec_validate(event=event, spec=spec)
+    # The event row first (the global lock order): holds and bookings lock it too before seats.
+    Event.objects.select_for_update().filter(pk=event.pk).values_list("pk", flat=True).get()
+    now = timezone.now()
+    if (
+        SeatHold.objects.filter(event=event, expires_at__gt=now).exists()
+        or BookingItem.objects.filter(seat__event=event).exists()
+    ):
+        raise SeatMapInUse()
+    SeatHold.objects.filter(event=event).delete()
+    Seat.objects.filter(event=event).delete()
+    seats = Seat.objects.bulk_create(_seats_for(event=event, spec=spec), batch_size=SEAT_BULK_BATCH_SIZE)
+    return len(seats)
+
+
+def seat_map_in_use(*, event: Event) -> bool:
+    """Whether a seat of the event is held now or on a booking (the map can then not be replaced)."""
+    from bookings.models import BookingItem, SeatHold
+
+    return (
+        SeatHold.objects.filter(event=event, expires_at__gt=timezone.now()).exists()
+        or BookingItem.objects.filter(seat__event=event).exists()
+    )
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    section: str
+    row: str
+    category: str
+    colour: str
+    seats: int
+    x: int
+    y: int
+
+
+@dataclass(frozen=True)
+class SeatMapPreview:
+    rows: list[PreviewRow]
+    seats_per_category: list[tuple[str, str, int]]
+    width: int
+    height: int
+    seat_count: int
+
+
+def seat_map_preview(*, event: Event, spec: SeatMapSpec) -> SeatMapPreview:
+    """What `spec` would generate, without writing: one bar per row of each section, and counts."""
+    seat_map_spec_validate(event=event, spec=spec)
+    category_of_row = {
+        row: row_range.category
+        for row_range in spec.category_rows
+        for row in range(row_range.first_row, row_range.last_row + 1)
+    }
+    section_width = spec.seats_per_row + SECTION_GAP
+    rows = [
+        PreviewRow(
+            section=section.strip(),
+            row=row_label(row),
+            category=category_of_row[row].name,
+            colour=category_of_row[row].colour,
+            seats=spec.seats_per_row,
+            x=index * section_width,
+            y=row - 1,
+        )
+        for index, section in enumerate(spec.sections)
+        for row in range(1, spec.rows_per_section + 1)
+    ]
+    counts: dict[int, tuple[str, str, int]] = {}
+    for row_range in spec.category_rows:
+        category = row_range.category
+        name, colour, seats = counts.get(category.pk, (category.name, category.colour, 0))
+        rows_in_range = row_range.last_row - row_range.first_row + 1
+        counts[category.pk] = (name, colour, seats + rows_in_range * spec.seats_per_row * len(spec.sections))
+    return SeatMapPreview(
+        rows=rows,
+        seats_per_category=list(counts.values()),
+        width=len(spec.sections) * section_width - SECTION_GAP,
+        height=spec.rows_per_section,
+        seat_count=spec.seat_count,
+    )
 
 
 def venue_get_or_create(*, name: str, city: str, address: str = "") -> tuple[Venue, bool]:

@@ -3,31 +3,33 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from bookings.admin import ReadOnlyAdminMixin
+from events.money import minor_units_display
 from payments.models import Payment, Refund, WebhookEvent
 
 
-class RefundInline(ReadOnlyAdminMixin, admin.TabularInline):
+class MoneyColumnMixin:
+    """Amounts are stored in minor units (paise, cents): show them as money in their currency."""
+
+    @admin.display(description=_("amount"), ordering="amount_minor")
+    def amount(self, row: Payment | Refund) -> str:
+        return minor_units_display(row.amount_minor, row.currency)
+
+
+class RefundInline(MoneyColumnMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = Refund
-    fields = ("status", "reason", "amount_minor", "currency", "provider_refund_id", "attempts", "last_error")
+    fields = ("status", "reason", "amount", "provider_refund_id", "attempts", "last_error")
     readonly_fields = fields
     extra = 0
     can_delete = False
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "provider_intent_id",
-        "booking",
-        "status",
-        "amount_minor",
-        "currency",
-        "provider",
-        "attempt",
-        "created_at",
-    )
+class PaymentAdmin(MoneyColumnMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Narrow enough for 1280x800: provider, attempt and currency are filters or on the detail page.
+    list_display = ("booking", "status", "amount", "provider_intent_id", "created_at")
     list_filter = ("status", "provider", "currency")
     list_select_related = ("booking",)
     search_fields = ("booking__reference", "provider_intent_id", "booking__user__email")
@@ -39,8 +41,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "provider",
         "provider_intent_id",
         "idempotency_key",
-        "amount_minor",
-        "currency",
+        "amount",
         "status",
         "last_error",
         "succeeded_at",
@@ -52,16 +53,15 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("payment", "status", "reason", "amount_minor", "currency", "attempts", "created_at")
+class RefundAdmin(MoneyColumnMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("payment", "status", "reason", "amount", "created_at")
     list_filter = ("status", "reason")
     list_select_related = ("payment", "payment__booking")
     search_fields = ("payment__booking__reference", "payment__provider_intent_id", "provider_refund_id")
     readonly_fields = (
         "payment",
         "provider_refund_id",
-        "amount_minor",
-        "currency",
+        "amount",
         "reason",
         "status",
         "idempotency_key",

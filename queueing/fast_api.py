@@ -40,6 +40,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from core import ratelimit
 from core.exceptions import ApplicationError, api_exception_handler, error_body
+from core.metrics import observe_http
 from events.models import Event
 from queueing.api import status_body
 from queueing.batching import active_users
@@ -57,6 +58,8 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 _JOIN_PATH = re.compile(r"^/api/queue/join/?$")
 _POSITION_PATH = re.compile(r"^/api/queue/position/([0-9]{1,18})/?$")
 _MAX_BODY = 4096
+_JOIN_ROUTE = "api/queue/join"
+_POSITION_ROUTE = "api/queue/position/<event_id>"
 # What Django's SecurityMiddleware / XFrameOptionsMiddleware and DRF add to these responses.
 _HEADERS = [
     (b"content-type", b"application/json"),
@@ -140,6 +143,7 @@ class QueueFastPath:
             return await self.app(scope, receive, send)
 
         body: bytes | None = None  # None: not read, Django reads it itself
+        started = time.perf_counter()
         try:
             headers = self._headers(scope)
             if position is None:
@@ -162,6 +166,9 @@ class QueueFastPath:
             message = _("Something went wrong on our side. Please try again in a moment.")
             status, payload, extra_headers = 500, error_body("SERVER_ERROR", message), []
         await _respond(send, status, payload, extra_headers)
+        # The same HTTP metrics as Django's requests (core.metrics), under the DRF views' routes.
+        route = _JOIN_ROUTE if position is None else _POSITION_ROUTE
+        observe_http(method, route, status, time.perf_counter() - started)
         return None
 
     # --- Request parsing -----------------------------------------------------------------------

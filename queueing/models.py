@@ -95,6 +95,8 @@ class AdmissionPass(models.Model):
     )
 
     class Meta:
+        verbose_name = _("admission pass")
+        verbose_name_plural = _("admission passes")
         ordering = ["-issued_at", "pk"]
         constraints = [
             models.UniqueConstraint(

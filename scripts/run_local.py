@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -58,6 +59,12 @@ def main() -> int:
         env.update({"HOST": host, "PORT": port})
         # Beat keeps its schedule state here; .local/ exists only when the embedded servers started it.
         LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+        # /metrics adds up every web worker's and the Celery worker's figures from this folder, which
+        # must start empty (prometheus_client's multi-process mode).
+        metrics_dir = LOCAL_DIR / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir()
+        env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
         commands = {
             "web": [PYTHON, "-m", "ticketing.serve"],
             "worker": [

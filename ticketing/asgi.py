@@ -23,6 +23,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from core.metrics import WebSocketMetrics  # noqa: E402
 from core.websocket import BrowserOriginValidator  # noqa: E402
 from queueing.fast_api import QueueFastPath  # noqa: E402
 from ticketing.routing import websocket_urlpatterns  # noqa: E402
@@ -32,6 +33,8 @@ django_http_app = WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS)
 application = ProtocolTypeRouter(
     {
         "http": QueueFastPath(django_http_app),
-        "websocket": BrowserOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": WebSocketMetrics(
+            BrowserOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from core.logging import structured_logging
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -79,9 +81,12 @@ INSTALLED_APPS = [
     "queueing",
     "bookings",
     "payments",
+    "boxoffice",
 ]
 
 MIDDLEWARE = [
+    # First, so it times the whole stack and tags every answer with a request id (core.metrics).
+    "core.metrics.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -378,11 +383,21 @@ CELERY_BEAT_SCHEDULE["payments-retry-pending-refunds"] = {
     "options": {"expires": float(PAYMENTS_REFUND_RETRY_SECONDS)},
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+# --- Box office, metrics and logs ------------------------------------------------------------------
+
+# The live dashboard keeps one sample of each live sale this often (an hour of them) for its charts.
+BOXOFFICE_SAMPLE_SECONDS = env_int("BOXOFFICE_SAMPLE_SECONDS", 5)
+CELERY_BEAT_SCHEDULE["boxoffice-sample-live-sales"] = {
+    "task": "boxoffice.tasks.sample_live_sales",
+    "schedule": float(BOXOFFICE_SAMPLE_SECONDS),
+    "options": {"expires": float(BOXOFFICE_SAMPLE_SECONDS)},
 }
+# /metrics answers a staff session, "Authorization: Bearer <METRICS_TOKEN>", or these addresses/networks.
+# Several worker processes: also set PROMETHEUS_MULTIPROC_DIR (read by prometheus_client itself).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", [])
+
+# Logs: JSON lines with the request id and the fan's id ("json"), or readable text ("text").
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = structured_logging(log_format=LOG_FORMAT, level=LOG_LEVEL)

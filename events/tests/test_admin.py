@@ -112,7 +112,7 @@ def test_invalid_row_ranges_are_shown_on_the_form_and_create_nothing(
     assert not Seat.objects.filter(event=event).exists()
 
 
-def test_generator_refuses_an_event_that_already_has_seats(staff_client, event):
+def test_generator_writes_nothing_over_existing_seats_without_the_replace_button(staff_client, event):
     platinum, gold, silver = event.categories.order_by("-price")
     seat_map_generate(
         event=event,
@@ -239,3 +239,64 @@ def test_staff_can_delete_an_event_with_its_seat_map(staff_client, event):
 
     assert response.status_code == 302
     assert not Seat.objects.exists()
+
+
+def _small_map(event):
+    platinum, gold, silver = event.categories.order_by("-price")
+    seat_map_generate(
+        event=event,
+        spec=seat_map_spec(
+            sections=("A",),
+            rows_per_section=3,
+            seats_per_row=2,
+            category_rows=[(1, 1, platinum), (2, 2, gold), (3, 3, silver)],
+        ),
+    )
+
+
+def test_preview_shows_the_map_and_its_counts_and_writes_nothing(staff_client, event):
+    response = staff_client.post(generator_url(event), {**GENERATOR_FORM, "_preview": "Preview"})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Preview: 1200 seats" in html
+    assert "Platinum: 240" in html  # 5 rows x 24 seats x 2 sections
+    assert html.count("<rect ") == 2 * 25  # one bar per row of each section
+    assert not Seat.objects.filter(event=event).exists()
+
+
+def test_staff_replace_a_seat_map_nobody_holds_or_bought(staff_client, event):
+    _small_map(event)
+
+    response = staff_client.post(generator_url(event), {**GENERATOR_FORM, "_replace": "Replace"}, follow=True)
+
+    assert response.redirect_chain == [(change_url(event), 302)]
+    assert Seat.objects.filter(event=event).count() == 1200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_seat_map_with_a_held_seat_cannot_be_replaced(client, staff_user, event, fan):
+    from bookings.services import seats_hold
+    from bookings.tests.conftest import admit
+    from events.exceptions import SeatMapInUse
+    from events.services import seat_map_regenerate
+
+    _small_map(event)
+    admit(event, fan)
+    seats_hold(user=fan, event=event, seat_ids=[Seat.objects.filter(event=event).order_by("pk").first().pk])
+    client.force_login(staff_user)
+
+    page = client.get(generator_url(event))
+    response = client.post(generator_url(event), {**GENERATOR_FORM, "_replace": "Replace"})
+
+    assert "cannot be replaced now" in page.content.decode()
+    assert response.status_code == 200
+    assert Seat.objects.filter(event=event).count() == 6
+    platinum = event.categories.get(name="Platinum")
+    with pytest.raises(SeatMapInUse):
+        seat_map_regenerate(
+            event=event,
+            spec=seat_map_spec(
+                sections=("Z",), rows_per_section=1, seats_per_row=1, category_rows=[(1, 1, platinum)]
+            ),
+        )

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from events.money import price_display, price_to_minor_units
+from events.money import minor_units_display, price_display, price_to_minor_units
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,16 @@ def test_prices_convert_exactly_to_minor_units(amount, currency, minor):
 )
 def test_prices_display_with_symbol_and_thousands_separator(amount, currency, label):
     assert price_display(amount, currency) == label
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "label"),
+    [
+        (2_500_000, "INR", "₹25,000"),
+        (9950, "USD", "$99.50"),
+        (5000, "JPY", "5,000 JPY"),
+        (1, "EUR", "€0.01"),
+    ],
+)
+def test_minor_units_are_shown_in_the_currency_not_raw(minor, currency, label):
+    assert minor_units_display(minor, currency) == label

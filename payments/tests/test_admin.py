@@ -26,11 +26,32 @@ def paid_booking(stripe_keys, pending_booking, admitted_fan) -> Booking:
 
 
 def _refund_action(client, *bookings: Booking):
-    return client.post(
+    """Choose the action, then confirm on the confirmation page (as staff do)."""
+    data = {"action": "refund_bookings", "_selected_action": [b.pk for b in bookings]}
+    confirmation = client.post(reverse("admin:bookings_booking_changelist"), data)
+    assert confirmation.status_code == 200
+    assert "Refund these bookings?" in confirmation.content.decode()
+    return client.post(reverse("admin:bookings_booking_changelist"), {**data, "post": "yes"}, follow=True)
+
+
+def test_the_refund_action_asks_first_and_refunds_nothing_until_confirmed(
+    client, staff_user, stripe_keys, paid_booking
+):
+    client.force_login(staff_user)
+
+    confirmation = client.post(
         reverse("admin:bookings_booking_changelist"),
-        {"action": "refund_bookings", "_selected_action": [b.pk for b in bookings]},
-        follow=True,
+        {"action": "refund_bookings", "_selected_action": [paid_booking.pk]},
     )
+
+    page = confirmation.content.decode()
+    assert "Refund these bookings?" in page
+    assert paid_booking.reference in page
+    assert "₹15,000" in page  # the amount in its currency, not "15000.00 INR"
+    paid_booking.refresh_from_db()
+    assert paid_booking.status == Booking.Status.CONFIRMED
+    assert stripe_keys.refunds() == []
+    assert not Refund.objects.exists()
 
 
 def test_staff_refund_a_paid_booking_at_stripe_and_its_seats_go_back_on_sale(

@@ -361,8 +361,8 @@ def test_the_event_admin_shows_the_queue_figures(client, staff_user, event, make
     assert "<tr><th>Waiting in line</th><td>2</td></tr>" in change_page
     assert "<tr><th>Admitted now (valid passes)</th><td>3</td></tr>" in change_page
     assert "<tr><th>Admitted in total</th><td>3</td></tr>" in change_page
-    assert "<tr><th>Admission paused</th><td>no</td></tr>" in change_page
-    assert "fans per minute" in change_page
+    assert "<tr><th>Admission</th><td>running</td></tr>" in change_page
+    assert "<tr><th>Admitted in the last 5 minutes</th><td>3</td></tr>" in change_page
     assert '<td class="field-queue_summary">2 waiting · 3 admitted</td>' in changelist
 
 
