@@ -156,6 +156,10 @@ QUEUE_EXPIRE_SECONDS = env_int("QUEUE_EXPIRE_SECONDS", 30)
 QUEUE_RATE_WINDOW_SECONDS = env_int("QUEUE_RATE_WINDOW_SECONDS", 300)
 # How long a request waits for another process rebuilding an event's queue from the database.
 QUEUE_REBUILD_WAIT_SECONDS = env_int("QUEUE_REBUILD_WAIT_SECONDS", 30)
+# The queue repair job: Redis checked against PostgreSQL (rebuilt when behind), half-done admissions
+# finished, and places whose PostgreSQL row never came (older than the grace) dropped.
+QUEUE_REPAIR_SECONDS = env_int("QUEUE_REPAIR_SECONDS", 5)
+QUEUE_REPAIR_GRACE_SECONDS = env_int("QUEUE_REPAIR_GRACE_SECONDS", 10)
 # API throttles of the queue (rates below, in REST_FRAMEWORK); off for load tests from one address.
 QUEUE_THROTTLE_ENABLE = env_bool("QUEUE_THROTTLE_ENABLE", env_bool("RATELIMIT_ENABLE", True))
 # Page rate limits of the queue per fan (django-ratelimit).
@@ -188,6 +192,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "queueing.tasks.broadcast_queue_status",
         "schedule": float(QUEUE_BROADCAST_SECONDS),
         "options": {"expires": float(QUEUE_BROADCAST_SECONDS)},
+    },
+    "queue-repair": {
+        "task": "queueing.tasks.repair_queues",
+        "schedule": float(QUEUE_REPAIR_SECONDS),
+        "options": {"expires": float(QUEUE_REPAIR_SECONDS)},
     },
     "queue-expire-passes": {
         "task": "queueing.tasks.expire_admission_passes",
