@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.formats import api_datetime
 from core.schema import ErrorSerializer
 from events.models import Event
 from queueing.exceptions import NotInQueue
@@ -54,7 +55,7 @@ def status_body(queue: QueueStatus) -> dict[str, Any]:
         "estimatedWaitTime": queue.estimated_wait_seconds,
     }
     if queue.admission_expires_at is not None:
-        body["admissionExpiresAt"] = queue.admission_expires_at.isoformat()
+        body["admissionExpiresAt"] = api_datetime(queue.admission_expires_at)
     return body
 
 

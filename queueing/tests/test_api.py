@@ -2,6 +2,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from conftest import jwt_client_for
+from core.formats import api_datetime
 from events.tests.factories import EventFactory
 from queueing.services import queue_admit_batch, queue_join
 
@@ -51,7 +52,7 @@ def test_an_admitted_fan_sees_when_the_pass_expires(event, fan, fan_api):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "admitted"
-    assert body["admissionExpiresAt"] == fan.admission_passes.get().expires_at.isoformat()
+    assert body["admissionExpiresAt"] == api_datetime(fan.admission_passes.get().expires_at)
 
 
 def test_a_prequeue_join_has_no_place_yet(db, fan_api):

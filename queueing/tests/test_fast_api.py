@@ -17,6 +17,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
 from conftest import jwt_client_for
+from core.formats import api_datetime
 from events.tests.factories import EventFactory
 from queueing.batching import close_batchers, join_recorder
 from queueing.fast_api import QueueFastPath
@@ -152,7 +153,7 @@ def test_an_admitted_fan_sees_the_pass_expiry(event, fan):
     answer = fast("GET", f"/api/queue/position/{event.pk}", user=fan)
     join = fast("POST", "/api/queue/join", user=fan, data={"eventId": event.pk})
 
-    expires = fan.admission_passes.get().expires_at.isoformat()
+    expires = api_datetime(fan.admission_passes.get().expires_at)
     assert (answer.status, answer.json()["status"], answer.json()["admissionExpiresAt"]) == (
         200,
         "admitted",
