@@ -326,7 +326,7 @@ def test_throttles_apply_when_enabled(event, fan, settings):
 def test_other_methods_and_paths_go_to_django(event, fan):
     assert fast("GET", "/api/queue/join", user=fan).status == 405
     assert fast("GET", f"/api/queue/stats/{event.pk}", user=fan).status == 200
-    assert fast("GET", "/api/queue/position/abc", user=fan).status == 400
+    assert fast("GET", "/api/queue/position/abc", user=fan).status == 404
 
 
 def test_the_switch_sends_everything_to_django(event, fan, settings):
