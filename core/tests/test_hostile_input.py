@@ -169,3 +169,37 @@ def test_ids_are_ascii_digits():
     assert not is_id("٣")
     assert not is_id("")
     assert not is_id("1" * 19)
+
+
+async def test_a_body_over_the_limit_is_answered_in_the_envelope_by_the_asgi_server(settings):
+    from asgiref.testing import ApplicationCommunicator
+
+    from core.asgi import EnvelopeASGIHandler
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    body = b"x" * 500
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/auth/login",
+        "raw_path": b"/api/auth/login",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"500"),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    communicator = ApplicationCommunicator(EnvelopeASGIHandler(), scope)
+    await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
+    start = await communicator.receive_output(5)
+    content = await communicator.receive_output(5)
+
+    assert start["status"] == 413
+    assert json.loads(content["body"])["error"]["code"] == "PAYLOAD_TOO_LARGE"
