@@ -200,6 +200,7 @@ async def test_a_body_over_the_limit_is_answered_in_the_envelope_by_the_asgi_ser
     await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
     start = await communicator.receive_output(5)
     content = await communicator.receive_output(5)
+    await communicator.wait(5)
 
     assert start["status"] == 413
     assert json.loads(content["body"])["error"]["code"] == "PAYLOAD_TOO_LARGE"
