@@ -728,6 +728,8 @@ def queue_repair_all() -> dict[int, dict[str, int]]:
     from queueing.selectors import events_with_live_queue
 
     fixed: dict[int, dict[str, int]] = {}
+    # Old tick claims only matter while their tick could still run: a day is plenty.
+    AdmissionTick.objects.filter(claimed_at__lt=timezone.now() - timedelta(days=1)).delete()
     for event in events_with_live_queue():
         try:
             repair = queue_repair(event=event)

@@ -198,3 +198,18 @@ def test_a_fan_admitted_while_redis_was_stale_may_hold_seats_after_the_repair(ev
     repair_queues.delay().get()
 
     assert admission_pass_is_valid(user=fans[0], event=event)
+
+
+def test_the_repair_task_forgets_tick_claims_older_than_a_day(event):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from queueing.models import AdmissionTick
+
+    AdmissionTick.objects.create(event=event, tick=1, claimed_at=timezone.now() - timedelta(days=2))
+    AdmissionTick.objects.create(event=event, tick=2)
+
+    repair_queues.delay().get()
+
+    assert list(AdmissionTick.objects.values_list("tick", flat=True)) == [2]
