@@ -136,6 +136,9 @@ def test_the_schema_types_path_ids_as_integers_and_seat_ids_as_unique(client):
         assert parameter["schema"]["type"] == "integer", path
     lock = schema["components"]["schemas"]["LockSeatsInputRequest"]["properties"]["seatIds"]
     assert lock["uniqueItems"] is True
+    register = schema["components"]["schemas"]["RegisterInputRequest"]["properties"]
+    assert register["firstName"]["pattern"] == "^[^\\u0000]*$", "NUL refusals are documented"
+    assert register["password"]["minLength"] == 8
 
 
 def test_the_404_page_renders_with_debug_off_and_no_collected_static_files(settings):
