@@ -5,6 +5,7 @@ its Retry (settings.CACHES) covers one that dies mid-command."""
 
 from __future__ import annotations
 
+from asgiref.sync import async_to_sync
 from django_redis import get_redis_connection
 
 from queueing.redis_queue import async_redis_client, close_async_redis_client
@@ -20,13 +21,15 @@ def _kill_connection(client_id: int) -> None:
         killer.disconnect()
 
 
-async def test_the_async_pool_retries_a_connection_the_server_closed():
-    client = async_redis_client()
-    try:
-        await client.set("retry-probe", "1")
-        client_id = await client.client_id()  # the pool's only connection so far
-        _kill_connection(int(client_id))
+def test_the_async_pool_retries_a_connection_the_server_closed():
+    async def scenario() -> bytes | None:
+        client = async_redis_client()
+        try:
+            await client.set("retry-probe", "1")
+            client_id = await client.client_id()  # the pool's only connection so far
+            _kill_connection(int(client_id))
+            return await client.get("retry-probe")
+        finally:
+            await close_async_redis_client()
 
-        assert await client.get("retry-probe") == b"1"
-    finally:
-        await close_async_redis_client()
+    assert async_to_sync(scenario)() == b"1"
