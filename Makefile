@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint format install install-dev bench bench-deps browser-deps clean
+.PHONY: run test lint format install install-dev bench bench-deps browser-deps faults clean
 
 $(VENV)/.runtime-installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ format: install-dev
 ## Benchmarks (see docs/performance.md): `make bench`, or e.g. `make bench BENCH_ARGS="--quick"`.
 bench: install-dev bench-deps
 	$(PY) scripts/embedded_services.py -- $(PY) bench/run.py $(BENCH_ARGS)
+
+## Fault injection: its own Redis and PostgreSQL killed, flushed and restored under load (see faults/run.py).
+faults: install-dev
+	$(PY) -m faults.run $(FAULTS_ARGS)
 
 ## wrk, the HTTP load generator of the benchmarks (Debian package; needs root).
 bench-deps:

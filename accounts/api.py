@@ -33,7 +33,11 @@ class PasswordField(serializers.CharField):
 
 class RegisterInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    password = PasswordField()
+    password = PasswordField(
+        min_length=8,
+        help_text="At least 8 characters, not entirely numeric, not a common password, not like your "
+        "name or e-mail (VALIDATION_ERROR otherwise).",
+    )
     firstName = serializers.CharField(source="first_name", max_length=150)
     lastName = serializers.CharField(source="last_name", max_length=150)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +20,7 @@ from bookings.selectors import SeatStatus, SeatView, booking_for_user, bookings_
 from bookings.services import HoldResult, booking_cancel, booking_create, seats_hold, seats_release
 from bookings.throttles import BookingUserThrottle
 from core.schema import ErrorSerializer
+from core.urls import is_id
 from events.models import Event
 from events.money import price_to_minor_units
 from events.selectors import event_get_public
@@ -78,6 +79,15 @@ def seat_body(seat: SeatView) -> dict[str, Any]:
     }
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 1},
+        "minItems": 1,
+        "maxItems": MAX_SEAT_IDS_PER_REQUEST,
+        "uniqueItems": True,
+    }
+)
 class SeatIdsField(serializers.ListField):
     child = serializers.IntegerField(min_value=1)
 
@@ -177,7 +187,7 @@ class EventSeatsApi(_BookingApi):
         category_id: int | None = None
         if category is not None:
             match = event.categories.filter(
-                **({"pk": int(category)} if category.isdigit() else {"name__iexact": category})
+                **({"pk": int(category)} if is_id(category) else {"name__iexact": category})
             ).first()
             if match is None:
                 return Response([])

@@ -10,11 +10,11 @@ from bookings.api import (
 from core.urls import api_path
 
 urlpatterns = [
-    *api_path("inventory/events/<int:event_id>/seats", EventSeatsApi.as_view(), name="api-inventory-seats"),
+    *api_path("inventory/events/<id:event_id>/seats", EventSeatsApi.as_view(), name="api-inventory-seats"),
     *api_path("inventory/lock-seats", LockSeatsApi.as_view(), name="api-inventory-lock-seats"),
     *api_path("inventory/release-seats", ReleaseSeatsApi.as_view(), name="api-inventory-release-seats"),
     *api_path("booking/create", BookingCreateApi.as_view(), name="api-booking-create"),
     *api_path("bookings", BookingListApi.as_view(), name="api-bookings"),
-    *api_path("bookings/<int:booking_id>", BookingDetailApi.as_view(), name="api-booking-detail"),
-    *api_path("bookings/<int:booking_id>/cancel", BookingCancelApi.as_view(), name="api-booking-cancel"),
+    *api_path("bookings/<id:booking_id>", BookingDetailApi.as_view(), name="api-booking-detail"),
+    *api_path("bookings/<id:booking_id>/cancel", BookingCancelApi.as_view(), name="api-booking-cancel"),
 ]

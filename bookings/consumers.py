@@ -38,6 +38,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from bookings.notify import seats_event_group
 from bookings.selectors import seat_states_for_event
+from core.urls import is_id
 from core.websocket import CLOSE_UNAUTHENTICATED, CLOSE_UNKNOWN_EVENT, websocket_user
 from events.models import Event
 from events.selectors import event_get_public
@@ -49,7 +50,7 @@ BATCH_SECONDS = 0.1
 
 
 def _event_or_none(raw_event_id: str) -> Event | None:
-    if not raw_event_id.isdigit():
+    if not is_id(raw_event_id):
         return None
     return event_get_public(event_id=int(raw_event_id))
 

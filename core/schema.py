@@ -23,3 +23,26 @@ class ErrorSerializer(serializers.Serializer):
     """The one error envelope of every API endpoint (see core.exceptions.api_exception_handler)."""
 
     error = ErrorBodySerializer()
+
+
+# What core.parsers.parse_json refuses in any string: PostgreSQL cannot store NUL.
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
+def forbid_nul_in_request_strings(result, generator, request, public):
+    """Document, on every free-text string of a request body, that NUL characters are refused (400)."""
+
+    def visit(node) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "string" and not ({"format", "enum", "pattern"} & node.keys()):
+                node["pattern"] = NO_NUL_PATTERN
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            visit(component)
+    return result

@@ -1,4 +1,5 @@
-"""Static files storage that never turns a missing collectstatic into a server error."""
+"""Static files in production: hashed, compressed names from the manifest, and never a 500 for
+want of one (``collectstatic`` not run yet, or a file added since): the plain name is served then."""
 
 from __future__ import annotations
 
@@ -10,21 +11,11 @@ logger = logging.getLogger(__name__)
 
 
 class ForgivingManifestStaticFilesStorage(CompressedManifestStaticFilesStorage):
-    """Hashed, compressed names from the manifest; the plain name when a file is not in it.
-
-    With DEBUG off and ``collectstatic`` not run (or run before a file was added), Django's manifest
-    storage raises on every ``{% static %}``, so every page became a 500. A page with an unstyled
-    stylesheet link is better than no page; the log says what to run.
-    """
-
     manifest_strict = False
-    _warned = False
 
-    def hashed_name(self, name, content=None, filename=None):
+    def stored_name(self, name: str) -> str:
         try:
-            return super().hashed_name(name, content, filename)
-        except ValueError:
-            if not ForgivingManifestStaticFilesStorage._warned:
-                ForgivingManifestStaticFilesStorage._warned = True
-                logger.warning("Static files are not collected (%s); run `manage.py collectstatic`.", name)
+            return super().stored_name(name)
+        except ValueError:  # not in the manifest and not collected: the unhashed file, if any
+            logger.warning("Static file %r is not collected; serving its plain name.", name)
             return name

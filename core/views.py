@@ -1,3 +1,6 @@
+import sys
+
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -5,7 +8,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from core import health
-from core.exceptions import error_body
+from core.exceptions import PayloadTooLarge, error_body, store_outage
+from core.middleware import BadRequest, error_response
 
 RATE_LIMIT_RETRY_AFTER_SECONDS = 60
 
@@ -47,8 +51,19 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return render(request, "404.html", status=404)
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's own refusals (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a bad host...) in our shapes."""
+    if isinstance(exception, RequestDataTooBig | TooManyFieldsSent):
+        return error_response(request, PayloadTooLarge(), template="400.html")
+    return error_response(request, BadRequest(_("The request could not be read.")), template="400.html")
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
-    """Never leak a traceback; API clients still get the JSON error envelope."""
+    """Never leak a traceback; API clients still get the JSON error envelope. A store outage
+    outside any view (a session save, say) is a 503 with Retry-After, not a 500."""
+    outage = store_outage(sys.exc_info()[1]) if sys.exc_info()[1] is not None else None
+    if outage is not None:
+        return error_response(request, outage, template="503.html")
     message = _("Something went wrong on our side. Please try again in a moment.")
     if _is_api_request(request):
         return JsonResponse(error_body("SERVER_ERROR", message), status=500)

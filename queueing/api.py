@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import ratelimit
+from core.formats import api_datetime
 from core.schema import ErrorSerializer
 from events.models import Event
 from queueing.exceptions import NotInQueue
@@ -55,14 +56,12 @@ def status_body(queue: QueueStatus) -> dict[str, Any]:
         "estimatedWaitTime": queue.estimated_wait_seconds,
     }
     if queue.admission_expires_at is not None:
-        body["admissionExpiresAt"] = queue.admission_expires_at.isoformat()
+        body["admissionExpiresAt"] = api_datetime(queue.admission_expires_at)
     return body
 
 
-def _event_from_path(event_id: str) -> Event:
-    if not event_id.isdigit():
-        raise serializers.ValidationError({"eventId": ["A valid integer is required."]})
-    return queue_event_get(event_id=int(event_id))
+def _event_from_path(event_id: int) -> Event:
+    return queue_event_get(event_id=event_id)
 
 
 class QueueReadApi(APIView):
@@ -114,9 +113,9 @@ class QueuePositionApi(QueueReadApi):
     @extend_schema(
         tags=TAGS,
         summary="My place in the queue",
-        responses={200: QueueStatusOutputSerializer, 400: _ERROR, 401: _ERROR, 404: _ERROR, 429: _ERROR},
+        responses={200: QueueStatusOutputSerializer, 401: _ERROR, 404: _ERROR, 429: _ERROR},
     )
-    def get(self, request: Request, event_id: str) -> Response:
+    def get(self, request: Request, event_id: int) -> Response:
         event = _event_from_path(event_id)
         current = queue_status(user=request.user, event=event)
         if current is None:
@@ -128,9 +127,9 @@ class QueueLeaveApi(QueueReadApi):
     @extend_schema(
         tags=TAGS,
         summary="Leave the queue (gives up the place, or the admission pass)",
-        responses={204: None, 400: _ERROR, 401: _ERROR, 404: _ERROR, 429: _ERROR},
+        responses={204: None, 401: _ERROR, 404: _ERROR, 429: _ERROR},
     )
-    def delete(self, request: Request, event_id: str) -> Response:
+    def delete(self, request: Request, event_id: int) -> Response:
         queue_leave(user=request.user, event=_event_from_path(event_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -139,9 +138,9 @@ class QueueStatsApi(QueueReadApi):
     @extend_schema(
         tags=TAGS,
         summary="Queue statistics of an event",
-        responses={200: QueueStatsOutputSerializer, 400: _ERROR, 401: _ERROR, 404: _ERROR, 429: _ERROR},
+        responses={200: QueueStatsOutputSerializer, 401: _ERROR, 404: _ERROR, 429: _ERROR},
     )
-    def get(self, request: Request, event_id: str) -> Response:
+    def get(self, request: Request, event_id: int) -> Response:
         stats = queue_stats(event=_event_from_path(event_id))
         return Response(
             {

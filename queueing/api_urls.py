@@ -3,7 +3,7 @@ from queueing.api import QueueJoinApi, QueueLeaveApi, QueuePositionApi, QueueSta
 
 urlpatterns = [
     *api_path("queue/join", QueueJoinApi.as_view(), name="api-queue-join"),
-    *api_path("queue/position/<str:event_id>", QueuePositionApi.as_view(), name="api-queue-position"),
-    *api_path("queue/leave/<str:event_id>", QueueLeaveApi.as_view(), name="api-queue-leave"),
-    *api_path("queue/stats/<str:event_id>", QueueStatsApi.as_view(), name="api-queue-stats"),
+    *api_path("queue/position/<id:event_id>", QueuePositionApi.as_view(), name="api-queue-position"),
+    *api_path("queue/leave/<id:event_id>", QueueLeaveApi.as_view(), name="api-queue-leave"),
+    *api_path("queue/stats/<id:event_id>", QueueStatsApi.as_view(), name="api-queue-stats"),
 ]

@@ -8,6 +8,7 @@ durable.
 
 - ``join_recorder().record(event_id=, user_id=, sequence=) -> bool`` — records a waiting place
   (``INSERT … ON CONFLICT DO NOTHING``, as ``services._insert_entry``); ``True`` when a row was inserted.
+  The places inserted are then confirmed in Redis (``q:{E}:unconfirmed``), one round trip per batch.
 - ``active_users().is_active(user_id) -> bool`` — the user exists and may log in (what
   ``JWTAuthentication.get_user`` checks), for many requests in one ``SELECT``.
 
@@ -29,6 +30,7 @@ from django.db import connections
 from django.utils import timezone
 
 from queueing.models import QueueEntry
+from queueing.redis_queue import QueueKeys, async_redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +132,24 @@ class JoinRecorder(_Batcher):
                 ],
             )
             inserted = {tuple(row) for row in await cursor.fetchall()}
+        await _confirm_places(inserted)
         return [item[:3] in inserted for item in items]
+
+
+async def _confirm_places(inserted: set[tuple[int, int, int]]) -> None:
+    """The rows exist: their places are no longer the repair job's business."""
+    if not inserted:
+        return
+    by_event: dict[int, list[str]] = {}
+    for event_id, user_id, _sequence in inserted:
+        by_event.setdefault(event_id, []).append(str(user_id))
+    try:
+        pipe = async_redis_client().pipeline(transaction=False)
+        for event_id, user_ids in by_event.items():
+            pipe.hdel(QueueKeys(event_id).unconfirmed, *user_ids)
+        await pipe.execute()
+    except Exception:  # the rows are committed: the repair job confirms these places instead
+        logger.warning("Could not confirm %s queue places in Redis.", len(inserted), exc_info=True)
 
 
 class ActiveUsers(_Batcher):

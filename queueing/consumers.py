@@ -47,6 +47,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from core.urls import is_id
 from core.websocket import CLOSE_UNAUTHENTICATED, CLOSE_UNKNOWN_EVENT, websocket_user
 from events.models import Event
 from queueing import selectors
@@ -70,7 +71,7 @@ class ExactReading:
 
 
 def _event_or_none(raw_event_id: str) -> Event | None:
-    if not raw_event_id.isdigit():
+    if not is_id(raw_event_id):
         return None
     try:
         return selectors.queue_event_get(event_id=int(raw_event_id))

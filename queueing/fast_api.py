@@ -39,8 +39,15 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from core import ratelimit
-from core.exceptions import ApplicationError, api_exception_handler, error_body
+from core.exceptions import (
+    ApplicationError,
+    api_exception_handler,
+    error_body,
+    retry_after_headers,
+    store_outage,
+)
 from core.metrics import observe_http
+from core.parsers import parse_json
 from events.models import Event
 from queueing.api import status_body
 from queueing.batching import active_users
@@ -156,15 +163,15 @@ class QueueFastPath:
         except _ClientGone:
             return None
         except ApplicationError as exc:
-            status, payload, extra_headers = (
-                exc.status_code,
-                error_body(exc.code, exc.message, exc.details),
-                [],
-            )
-        except Exception:  # what Django's handler500 (core.views.server_error) answers an API client
-            logger.exception("Queue fast path failed on %s %s", method, path)
-            message = _("Something went wrong on our side. Please try again in a moment.")
-            status, payload, extra_headers = 500, error_body("SERVER_ERROR", message), []
+            status, payload, extra_headers = _error_answer(exc)
+        except Exception as exc:
+            outage = store_outage(exc)  # Redis or PostgreSQL unreachable: 503 and when to retry
+            if outage is not None:
+                status, payload, extra_headers = _error_answer(outage)
+            else:  # what Django's handler500 (core.views.server_error) answers an API client
+                logger.exception("Queue fast path failed on %s %s", method, path)
+                message = _("Something went wrong on our side. Please try again in a moment.")
+                status, payload, extra_headers = 500, error_body("SERVER_ERROR", message), []
         await _respond(send, status, payload, extra_headers)
         # The same HTTP metrics as Django's requests (core.metrics), under the DRF views' routes.
         route = _JOIN_ROUTE if position is None else _POSITION_ROUTE
@@ -223,8 +230,8 @@ class QueueFastPath:
 
     async def _join(self, scope: Scope, headers: dict[bytes, bytes], body: bytes):
         try:
-            data = json.loads(body)
-        except (ValueError, RecursionError) as exc:  # Django's parser answers these in the envelope
+            data = parse_json(body)
+        except ValueError as exc:  # Django's parser (the same function) answers it in the envelope
             raise _PassToDjango from exc
         event_id = data.get("eventId") if isinstance(data, dict) else None
         if type(event_id) is not int or event_id < 1:
@@ -278,6 +285,11 @@ async def _respond(send: Send, status: int, payload: Any, extra_headers: list[tu
     headers = [*_HEADERS, *extra_headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _error_answer(exc: ApplicationError) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+    headers = [(name.lower().encode(), value.encode()) for name, value in retry_after_headers(exc).items()]
+    return exc.status_code, error_body(exc.code, exc.message, exc.details), headers
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

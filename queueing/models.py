@@ -25,6 +25,9 @@ class EventQueue(models.Model):
     )
     last_admission_at = models.DateTimeField(null=True, blank=True)
     admitted_total = models.PositiveIntegerField(default=0)
+    # Bumped by every change Redis must mirror other than a join (admissions, leaves, the lottery,
+    # pause): Redis keeps the value it last applied, and a lower one there means Redis is behind.
+    generation = models.BigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("event queue")
@@ -74,6 +77,26 @@ class QueueEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.event} #{self.sequence} ({self.state})"
+
+
+class AdmissionTick(models.Model):
+    """One admission tick of one event, claimed here before anything is popped: one batch per tick
+    even when Redis restarts (and forgets its own tick lock) inside the interval."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="admission_ticks")
+    tick = models.BigIntegerField()
+    claimed_at = models.DateTimeField(default=timezone.now)
+    admitted = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Null until the batch committed.")
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "tick"], name="queueing_one_batch_per_event_tick"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Tick {self.tick} of {self.event}"
 
 
 class AdmissionPass(models.Model):

@@ -7,17 +7,23 @@ scripts may touch them together):
 key                    type    content
 =====================  ======  ==================================================================
 ``q:{E}:meta``         hash    ``ready`` (sentinel: structures exist), ``opened`` (lottery ran),
-                               ``paused``. Missing after FLUSHALL / a Redis restart → rebuild.
+                               ``paused``, ``gen`` (the PostgreSQL generation these structures
+                               reflect). Missing after FLUSHALL / a Redis restart → rebuild; a
+                               ``gen`` below PostgreSQL's, or ``seq`` below its highest sequence,
+                               means an older snapshot came back → rebuild too.
 ``q:{E}:seq``          string  the sequence counter (``INCR``): the only source of order
 ``q:{E}:waiting``      zset    member user id, score sequence; position = ``ZRANK`` + 1
 ``q:{E}:head``         string  the highest sequence admitted so far
-``q:{E}:admitted``     zset    member user id, score pass expiry (epoch seconds)
+``q:{E}:admitted``     zset    member user id, score pass expiry (epoch seconds); written only
+                               after the pass is committed in PostgreSQL
 ``q:{E}:pre``          set     user ids in the pre-queue (before the sale opens)
 ``q:{E}:pending``      hash    user id → sequence, popped by an admission not yet committed to
-                               PostgreSQL; the next admission finishes it (crash recovery)
-``q:{E}:log``          list    ``"<epoch>:<count>"`` per admission, newest first (measured rate)
+                               PostgreSQL; reads, the next admission and the repair job finish it
+``q:{E}:unconfirmed``  hash    user id → ``"<sequence>:<epoch>"``: a new place whose PostgreSQL
+                               row is not confirmed yet; the repair job drops it if no row appears
+``q:{E}:log``          list    ``"<epoch>:<count>"`` per committed admission, newest first
 ``q:{E}:stats``        hash    ``admitted_total``, ``wait_sum``, ``wait_count``
-``q:{E}:tick:<n>``     string  the exactly-once lock of admission tick ``n``
+``q:{E}:pop:<token>``  string  one admission attempt's pop: a retried script call pops nothing
 ``q:{E}:rebuild``      string  the lock of a rebuild from PostgreSQL
 =====================  ======  ==================================================================
 """
@@ -35,6 +41,8 @@ from django_redis import get_redis_connection
 from redis import Redis
 from redis.asyncio import BlockingConnectionPool
 from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript, Script
 
 # How many admission log entries are kept: enough for a few minutes at the shortest sane interval.
@@ -42,12 +50,16 @@ ADMISSION_LOG_LENGTH = 64
 
 JOIN_NOT_READY = -1
 JOIN_NOT_OPENED = -2
+JOIN_PENDING = -3
 JOIN_WAITING = 1
 JOIN_ADMITTED = 2
 
 ADMIT_NOT_READY = -1
-ADMIT_TICK_TAKEN = 0
+ADMIT_ALREADY_POPPED = 0
 ADMIT_POPPED = 1
+
+# One retry after a short pause: a pooled connection that a Redis restart closed fails once.
+REDIS_BACKOFF = {"base": 0.05, "cap": 0.5}
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,10 @@ class QueueKeys:
         return self._key("pending")
 
     @property
+    def unconfirmed(self) -> str:
+        return self._key("unconfirmed")
+
+    @property
     def log(self) -> str:
         return self._key("log")
 
@@ -97,8 +113,8 @@ class QueueKeys:
     def rebuild_lock(self) -> str:
         return self._key("rebuild")
 
-    def tick_lock(self, tick: int) -> str:
-        return self._key(f"tick:{tick}")
+    def pop_token(self, token: str) -> str:
+        return self._key(f"pop:{token}")
 
 
 def redis_client() -> Redis:
@@ -107,12 +123,14 @@ def redis_client() -> Redis:
 
 # Join if absent. Returns {JOIN_WAITING, sequence, rank, size, existed, log} for a queued fan,
 # {JOIN_ADMITTED, expiry, size} for a fan holding an unexpired pass, or a negative code.
-# A fan whose pass expired loses it here and joins at the back.
+# A fan whose pass expired loses it here and joins at the back. A new place is marked unconfirmed
+# until its PostgreSQL row is known to exist (the repair job drops it otherwise).
 _JOIN_LUA = """
 local meta = redis.call('HMGET', KEYS[1], 'ready', 'opened')
 if meta[1] ~= '1' then return {-1} end
 if meta[2] ~= '1' then return {-2} end
 local uid = ARGV[1]
+if redis.call('HEXISTS', KEYS[6], uid) == 1 then return {-3} end
 local expiry = redis.call('ZSCORE', KEYS[3], uid)
 if expiry then
   if tonumber(expiry) > tonumber(ARGV[2]) then
@@ -125,6 +143,7 @@ local existed = 1
 if not seq then
   seq = redis.call('INCR', KEYS[4])
   redis.call('ZADD', KEYS[2], seq, uid)
+  redis.call('HSET', KEYS[7], uid, seq .. ':' .. ARGV[2])
   existed = 0
 end
 return {1, tostring(seq), redis.call('ZRANK', KEYS[2], uid), redis.call('ZCARD', KEYS[2]), existed,
@@ -134,47 +153,51 @@ return {1, tostring(seq), redis.call('ZRANK', KEYS[2], uid), redis.call('ZCARD',
 # Undo a join whose PostgreSQL record failed: remove the place only if it is still the one that
 # join took (a later join of the same fan keeps its own).
 _UNDO_JOIN_LUA = """
+local unconfirmed = redis.call('HGET', KEYS[2], ARGV[1])
+if unconfirmed and string.match(unconfirmed, '^[^:]*') == ARGV[2] then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('ZREM', KEYS[1], ARGV[1]) end
 return 0
 """
 
-# Pop the next batch. With a tick lock (ARGV[5] == '1') at most one batch per tick ever pops.
-# The popped fans move to `admitted` and to `pending` in the same script, so a process dying before
-# its database commit leaves them in `pending` for the next admission to finish, never lost.
+# Pop the next batch into `pending` (not yet `admitted`: a pass exists only once PostgreSQL has it).
+# A process dying before its database commit leaves them in `pending` for reads, the next admission
+# or the repair job to finish, never lost. The token makes a retried call (a reply lost to a
+# dropped connection) pop nothing more.
 _ADMIT_LUA = """
 if redis.call('HGET', KEYS[1], 'ready') ~= '1' then return {-1} end
-if ARGV[5] == '1' then
-  if not redis.call('SET', KEYS[8], '1', 'NX', 'EX', ARGV[4]) then return {0} end
-end
+if not redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[2]) then return {0} end
 local popped = redis.call('ZPOPMIN', KEYS[2], ARGV[1])
 local last = nil
 for i = 1, #popped, 2 do
-  redis.call('ZADD', KEYS[3], ARGV[2], popped[i])
-  redis.call('HSET', KEYS[5], popped[i], popped[i + 1])
+  redis.call('HSET', KEYS[4], popped[i], popped[i + 1])
   last = popped[i + 1]
 end
-if last then
-  if tonumber(last) > tonumber(redis.call('GET', KEYS[4]) or '0') then redis.call('SET', KEYS[4], last) end
-  redis.call('HINCRBY', KEYS[7], 'admitted_total', #popped / 2)
+if last and tonumber(last) > tonumber(redis.call('GET', KEYS[3]) or '0') then
+  redis.call('SET', KEYS[3], last)
 end
-local logged = #popped / 2
-if ARGV[5] == '1' then logged = ARGV[1] end
-redis.call('LPUSH', KEYS[6], ARGV[3] .. ':' .. logged)
-redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[6]) - 1)
 return {1, popped}
 """
 
+# Record the PostgreSQL generation a change brought, unless a later one is already recorded.
+_SET_GENERATION_LUA = """
+if tonumber(ARGV[1]) > tonumber(redis.call('HGET', KEYS[1], 'gen') or '-1') then
+  redis.call('HSET', KEYS[1], 'gen', ARGV[1])
+end
+return 1
+"""
+
 # The last step of a rebuild: never move the counter backwards, keep fans whose admission is
-# still pending out of the waiting set, and mark the structures ready.
+# still pending out of the waiting set, and mark the structures ready at the generation read.
 _REBUILD_FINISH_LUA = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
-local pending = redis.call('HKEYS', KEYS[4])
+local pending = redis.call('HKEYS', KEYS[3])
 for _, uid in ipairs(pending) do
   redis.call('ZREM', KEYS[2], uid)
-  redis.call('ZADD', KEYS[3], 'NX', ARGV[2], uid)
 end
-redis.call('HSET', KEYS[5], 'ready', '1', 'opened', ARGV[3], 'paused', ARGV[4])
+redis.call('HSET', KEYS[4], 'ready', '1', 'opened', ARGV[2], 'paused', ARGV[3], 'gen', ARGV[4])
 return #pending
 """
 
@@ -196,8 +219,19 @@ def rebuild_finish_script() -> Script:
     return _script(_REBUILD_FINISH_LUA)
 
 
+def set_generation_script() -> Script:
+    return _script(_SET_GENERATION_LUA)
+
+
+def parse_unconfirmed(value: bytes | str) -> tuple[int, float]:
+    """``(sequence, epoch)`` of an ``unconfirmed`` hash value."""
+    text = value.decode() if isinstance(value, bytes) else value
+    sequence, _, epoch = text.partition(":")
+    return int(sequence), float(epoch)
+
+
 def _join_keys(keys: QueueKeys) -> list[str]:
-    return [keys.meta, keys.waiting, keys.admitted, keys.seq, keys.log]
+    return [keys.meta, keys.waiting, keys.admitted, keys.seq, keys.log, keys.pending, keys.unconfirmed]
 
 
 def run_join(keys: QueueKeys, *, user_id: int, now_epoch: float) -> list:
@@ -224,7 +258,11 @@ def _async_client_and_scripts() -> tuple[AsyncRedis, dict[str, AsyncScript]]:
     entry = _ASYNC_CLIENTS.get(loop)
     if entry is None:
         # Requests beyond the pool's size wait for a free connection instead of failing.
-        pool = BlockingConnectionPool.from_url(_redis_url(), max_connections=_ASYNC_MAX_CONNECTIONS)
+        pool = BlockingConnectionPool.from_url(
+            _redis_url(),
+            max_connections=_ASYNC_MAX_CONNECTIONS,
+            retry=AsyncRetry(ExponentialBackoff(**REDIS_BACKOFF), 1),
+        )
         entry = (AsyncRedis(connection_pool=pool), {})
         _ASYNC_CLIENTS[loop] = entry
     return entry
@@ -251,11 +289,17 @@ def _async_script(source: str) -> AsyncScript:
 
 
 def run_undo_join(keys: QueueKeys, *, user_id: int, sequence: int) -> None:
-    _script(_UNDO_JOIN_LUA)(keys=[keys.waiting], args=[user_id, sequence], client=redis_client())
+    _script(_UNDO_JOIN_LUA)(
+        keys=[keys.waiting, keys.unconfirmed], args=[user_id, sequence], client=redis_client()
+    )
 
 
 async def arun_undo_join(keys: QueueKeys, *, user_id: int, sequence: int) -> None:
-    await _async_script(_UNDO_JOIN_LUA)(keys=[keys.waiting], args=[user_id, sequence])
+    await _async_script(_UNDO_JOIN_LUA)(keys=[keys.waiting, keys.unconfirmed], args=[user_id, sequence])
+
+
+def run_set_generation(keys: QueueKeys, *, generation: int) -> None:
+    _script(_SET_GENERATION_LUA)(keys=[keys.meta], args=[generation], client=redis_client())
 
 
 async def arun_join(keys: QueueKeys, *, user_id: int, now_epoch: float) -> list:
@@ -263,35 +307,15 @@ async def arun_join(keys: QueueKeys, *, user_id: int, now_epoch: float) -> list:
     return await _async_script(_JOIN_LUA)(keys=_join_keys(keys), args=[user_id, now_epoch])
 
 
-def run_admit(
-    keys: QueueKeys,
-    *,
-    size: int,
-    expires_epoch: float,
-    now_epoch: float,
-    tick: int | None,
-    tick_lock_seconds: int,
-) -> list:
-    """Pop up to ``size`` fans atomically. Returns ``[ADMIT_POPPED, [uid, seq, uid, seq, ...]]``."""
+def run_admit(keys: QueueKeys, *, size: int, token: str, token_seconds: int) -> list:
+    """Pop up to ``size`` fans into ``pending`` atomically, once per ``token``.
+
+    Returns ``[ADMIT_POPPED, [uid, seq, uid, seq, ...]]``, ``[ADMIT_ALREADY_POPPED]`` when this token
+    already popped (its fans are in ``pending``) or ``[ADMIT_NOT_READY]``.
+    """
     return admit_script()(
-        keys=[
-            keys.meta,
-            keys.waiting,
-            keys.admitted,
-            keys.head,
-            keys.pending,
-            keys.log,
-            keys.stats,
-            keys.tick_lock(tick if tick is not None else 0),
-        ],
-        args=[
-            size,
-            expires_epoch,
-            now_epoch,
-            tick_lock_seconds,
-            "1" if tick is not None else "0",
-            ADMISSION_LOG_LENGTH,
-        ],
+        keys=[keys.meta, keys.waiting, keys.head, keys.pending, keys.pop_token(token)],
+        args=[size, token_seconds],
         client=redis_client(),
     )
 

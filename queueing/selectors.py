@@ -14,7 +14,10 @@ Public interface (all keyword-only):
 - ``estimated_wait_seconds(users_ahead=..., event=..., measured_rate_per_second=...) -> int``.
 
 When the Redis structures of an event are missing (Redis restarted or was flushed), the reads here
-rebuild them from PostgreSQL first (``queueing.services.queue_ensure_ready``).
+rebuild them from PostgreSQL first (``queueing.services.queue_ensure_ready``). A fan Redis does not
+know but PostgreSQL holds as queued or admitted means Redis came back older: the read rebuilds it
+(once, however many readers notice). A fan whose admission was popped but not committed (a crashed
+admission) is finished by the read. Both cost PostgreSQL only on those rare paths.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.exceptions import Busy
 from events.models import Event
 from queueing.exceptions import EventNotFound
 from queueing.models import AdmissionPass, QueueEntry
@@ -153,15 +157,20 @@ def _add_status_reads(pipe, keys: QueueKeys, user_id: str) -> None:
     pipe.sismember(keys.pre, user_id)
     pipe.scard(keys.pre)
     pipe.lrange(keys.log, 0, -1)
+    pipe.hexists(keys.pending, user_id)
 
 
 # The fan is nowhere in Redis: only PostgreSQL can tell an ended turn from "never joined".
 _NOT_IN_REDIS = object()
+# Popped by an admission that has not committed (or crashed): finish it, then read again.
+_PENDING = object()
 
 
 def _status_from_reads(*, event: Event, reads: list) -> QueueStatus | object:
-    _ready, expiry, sequence, rank, size, in_pre, pre_size, raw_log = reads
+    _ready, expiry, sequence, rank, size, in_pre, pre_size, raw_log, pending = reads
     now_epoch = time.time()
+    if pending:
+        return _PENDING
     if expiry is not None:
         if float(expiry) > now_epoch:
             return QueueStatus(
@@ -193,31 +202,60 @@ def _status_from_reads(*, event: Event, reads: list) -> QueueStatus | object:
     return _NOT_IN_REDIS
 
 
-def _ended_turn_status(*, user, event: Event, queue_size: int) -> QueueStatus | None:
-    # Not in Redis: an ended turn is only in PostgreSQL (swept, or its pass ran out before a rebuild).
-    latest = QueueEntry.objects.filter(event=event, user=user).order_by("-pk").only("state").first()
-    if latest is not None and latest.state in (QueueEntry.State.EXPIRED, QueueEntry.State.ADMITTED):
-        return QueueStatus(event_id=event.pk, status=QueueState.EXPIRED, queue_size=queue_size)
-    return None
+def _latest_entry(*, user, event: Event) -> QueueEntry | None:
+    return QueueEntry.objects.filter(event=event, user=user).order_by("-pk").only("state", "sequence").first()
+
+
+def _redis_lacks(*, latest: QueueEntry | None, user, event: Event) -> bool:
+    """PostgreSQL holds the fan as queued, or admitted with a valid pass, yet Redis has no trace."""
+    if latest is None:
+        return False
+    if latest.state in (QueueEntry.State.PREQUEUE, QueueEntry.State.WAITING):
+        return True
+    return (
+        latest.state == QueueEntry.State.ADMITTED and admission_pass_for(user=user, event=event) is not None
+    )
+
+
+def _read_status(*, user, event: Event) -> tuple[QueueStatus | object, list]:
+    pipe = redis_client().pipeline(transaction=False)
+    _add_status_reads(pipe, QueueKeys(event.pk), str(user.pk))
+    reads = pipe.execute()
+    if reads[0] is None:
+        return _NOT_READY, reads
+    return _status_from_reads(event=event, reads=reads), reads
+
+
+_NOT_READY = object()
 
 
 def queue_status(*, user, event: Event) -> QueueStatus | None:
-    keys = QueueKeys(event.pk)
-    user_id = str(user.pk)
-    for attempt in range(2):
-        pipe = redis_client().pipeline(transaction=False)
-        _add_status_reads(pipe, keys, user_id)
-        reads = pipe.execute()
-        if reads[0] is not None or attempt:
-            break
-        from queueing.services import queue_ensure_ready  # services import this module
+    from queueing import services  # services import this module
 
-        queue_ensure_ready(event=event)
-
-    status = _status_from_reads(event=event, reads=reads)
-    if status is _NOT_IN_REDIS:
-        return _ended_turn_status(user=user, event=event, queue_size=reads[4])
-    return status  # type: ignore[return-value]
+    status, reads = _read_status(user=user, event=event)
+    for _attempt in range(3):
+        if status is _NOT_READY:
+            services.queue_ensure_ready(event=event)
+        elif status is _PENDING:
+            services.queue_finish_pending(event=event)
+        elif status is _NOT_IN_REDIS:
+            latest = _latest_entry(user=user, event=event)
+            if not _redis_lacks(latest=latest, user=user, event=event):
+                if latest is not None and latest.state in (
+                    QueueEntry.State.EXPIRED,
+                    QueueEntry.State.ADMITTED,
+                ):
+                    return QueueStatus(event_id=event.pk, status=QueueState.EXPIRED, queue_size=reads[4])
+                return None
+            services.queue_rebuild_if(
+                event=event, needed=lambda: _read_status(user=user, event=event)[0] is _NOT_IN_REDIS
+            )
+        else:
+            return status  # type: ignore[return-value]
+        status, reads = _read_status(user=user, event=event)
+    if isinstance(status, QueueStatus):
+        return status
+    raise Busy()
 
 
 async def aqueue_status(*, user, event: Event, in_line_only: bool = False) -> QueueStatus | None:
@@ -231,14 +269,14 @@ async def aqueue_status(*, user, event: Event, in_line_only: bool = False) -> Qu
     pipe = async_redis_client().pipeline(transaction=False)
     _add_status_reads(pipe, QueueKeys(event.pk), str(user.pk))
     reads = await pipe.execute()
-    if reads[0] is None:
-        return await database_sync_to_async(queue_status)(user=user, event=event)
-    status = _status_from_reads(event=event, reads=reads)
-    if status is _NOT_IN_REDIS:
-        if in_line_only:
-            return None
-        return await database_sync_to_async(_ended_turn_status)(user=user, event=event, queue_size=reads[4])
-    return status  # type: ignore[return-value]
+    status = _status_from_reads(event=event, reads=reads) if reads[0] is not None else _NOT_READY
+    if isinstance(status, QueueStatus):
+        return status
+    if status is _NOT_IN_REDIS and in_line_only:
+        # Not in line as far as Redis knows. If PostgreSQL says otherwise (a stale Redis), the join
+        # that follows reconciles with it (services.aqueue_join): PostgreSQL wins.
+        return None
+    return await database_sync_to_async(queue_status)(user=user, event=event)
 
 
 def queue_stats(*, event: Event) -> QueueStats:
@@ -300,8 +338,13 @@ def admission_pass_is_valid(*, user, event: Event) -> bool:
     pipe = redis_client().pipeline(transaction=False)
     pipe.hget(keys.meta, "ready")
     pipe.zscore(keys.admitted, str(user.pk))
-    ready, expiry = pipe.execute()
-    if ready is not None and (expiry is None or float(expiry) <= time.time()):
+    pipe.hexists(keys.pending, str(user.pk))
+    ready, expiry, pending = pipe.execute()
+    if pending:  # popped by an admission that did not commit: finish it rather than refuse
+        from queueing.services import queue_finish_pending
+
+        queue_finish_pending(event=event)
+    elif ready is not None and (expiry is None or float(expiry) <= time.time()):
         return False
     return admission_pass_for(user=user, event=event) is not None
 

@@ -16,12 +16,22 @@ Public interface (all keyword-only; call them outside a transaction — they com
 - ``queue_run_admission_tick(now=None) -> dict[int, list[int]]`` — the beat job: every running sale.
 - ``queue_expire_passes(event=None, now=None) -> int`` — ends expired passes (and turns).
 - ``queue_rebuild_from_database(event=) -> int`` / ``queue_ensure_ready(event=)`` — restore Redis.
+- ``queue_ensure_current(event=) -> bool`` — rebuild when Redis is missing or behind PostgreSQL.
+- ``queue_finish_pending(event=) -> list[int]`` — commit an admission a crash left half done.
+- ``queue_repair(event=) -> QueueRepair`` — all of the above plus dropping unconfirmed places whose
+  row never came: the periodic repair job (``QUEUE_REPAIR_SECONDS``).
 - ``queue_pause(event=)`` / ``queue_resume(event=)``.
 
-Order of writes: a join takes its place in Redis (one Lua script), then records it in PostgreSQL; an
-admission pops in Redis and parks the batch in a pending hash (one Lua script), then commits to
-PostgreSQL, then clears the pending hash. Realtime notifications go out after commit.
-Database lock order: event queue row, then queue entries by primary key, then passes.
+PostgreSQL is the truth; Redis is a cache of the order, checked against it cheaply:
+``EventQueue.generation`` is bumped by every change other than a join and Redis keeps the value it
+applied (``meta.gen``); joins are covered by the sequence counter (Redis ``seq`` never below the
+highest sequence in PostgreSQL). Either one behind means an older snapshot came back: rebuild.
+
+Order of writes: a join takes its place in Redis (one Lua script, marked unconfirmed), then records
+it in PostgreSQL, then confirms it; a place whose row never came is dropped by the repair job. An
+admission claims its tick in PostgreSQL, pops in Redis into a pending hash (one Lua script), commits
+the passes to PostgreSQL, then moves the fans to ``admitted`` in Redis. Realtime notifications go out
+after commit. Database lock order: event queue row, then queue entries by primary key, then passes.
 """
 
 from __future__ import annotations
@@ -30,11 +40,14 @@ import logging
 import secrets
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q, Sum
 from django.utils import timezone
 
@@ -43,22 +56,29 @@ from events.models import Event
 from queueing import notify
 from queueing.batching import join_recorder
 from queueing.exceptions import NotInQueue, SaleClosed
-from queueing.models import AdmissionPass, EventQueue, QueueEntry
+from queueing.models import AdmissionPass, AdmissionTick, EventQueue, QueueEntry
 from queueing.redis_queue import (
+    ADMISSION_LOG_LENGTH,
+    ADMIT_ALREADY_POPPED,
     ADMIT_NOT_READY,
     ADMIT_POPPED,
     JOIN_ADMITTED,
     JOIN_NOT_OPENED,
     JOIN_NOT_READY,
+    JOIN_PENDING,
     QueueKeys,
     arun_join,
     arun_undo_join,
+    as_int,
     parse_admission_log,
+    parse_unconfirmed,
     rebuild_finish_script,
     redis_client,
     run_admit,
     run_join,
+    run_set_generation,
     run_undo_join,
+    set_generation_script,
 )
 from queueing.selectors import (
     QueueState,
@@ -81,6 +101,39 @@ _REBUILD_LOCK_SECONDS = 120
 def _event_queue_state(event: Event) -> EventQueue:
     state, _ = EventQueue.objects.get_or_create(event=event)
     return state
+
+
+def _bump_generation(event: Event) -> int:
+    """Lock the event's queue row (first in the lock order) and count one more change Redis must mirror."""
+    _event_queue_state(event)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {EventQueue._meta.db_table} SET generation = generation + 1 "  # noqa: S608
+            "WHERE event_id = %s RETURNING generation",
+            [event.pk],
+        )
+        (generation,) = cursor.fetchone()
+    return generation
+
+
+def _place_recorded(exc: BaseException, *, event_id: int, user_id: int, sequence: int) -> bool | None:
+    """After a join's database write failed: did its row land? ``None`` when PostgreSQL cannot say
+    (still down) — the place then stays unconfirmed and the repair job decides."""
+    if not _write_may_have_committed(exc):
+        return False
+    try:
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
+        return QueueEntry.objects.filter(event_id=event_id, user_id=user_id, sequence=sequence).exists()
+    except Exception:  # noqa: BLE001 - unknown is an answer here
+        return None
+
+
+def _write_may_have_committed(exc: BaseException) -> bool:
+    """A lost connection leaves a write's outcome unknown; any other database error means no row."""
+    return isinstance(
+        exc, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError
+    )
 
 
 def _insert_entry(*, event_id: int, user_id: int, sequence: int | None, state: str) -> bool:
@@ -109,9 +162,9 @@ def queue_join(*, user, event: Event) -> QueueStatus:
     return _join_fifo(user=user, event=event)
 
 
-def _join_fifo(*, user, event: Event) -> QueueStatus:
+def _join_fifo(*, user, event: Event, attempts: int = 3) -> QueueStatus:
     keys = QueueKeys(event.pk)
-    for _attempt in range(3):
+    for _attempt in range(attempts):
         result = run_join(keys, user_id=user.pk, now_epoch=time.time())
         code = result[0]
         if code == JOIN_NOT_READY:
@@ -120,6 +173,9 @@ def _join_fifo(*, user, event: Event) -> QueueStatus:
         if code == JOIN_NOT_OPENED:
             queue_open_prequeue(event=event)
             continue
+        if code == JOIN_PENDING:
+            queue_finish_pending(event=event)
+            continue
         if code == JOIN_ADMITTED:
             return _admitted_join_status(event=event, result=result)
         sequence = int(result[1])
@@ -127,13 +183,20 @@ def _join_fifo(*, user, event: Event) -> QueueStatus:
             inserted = _insert_entry(
                 event_id=event.pk, user_id=user.pk, sequence=sequence, state=QueueEntry.State.WAITING
             )
-        except Exception:
-            # Not durable, so not a place: no fan may hold a place in Redis that PostgreSQL lacks.
+        except Exception as exc:
+            # Not durable, so not a place — unless the write did commit before the connection broke.
             if not result[4]:
-                run_undo_join(keys, user_id=user.pk, sequence=sequence)
+                recorded = _place_recorded(exc, event_id=event.pk, user_id=user.pk, sequence=sequence)
+                if recorded:
+                    redis_client().hdel(keys.unconfirmed, str(user.pk))
+                    return _waiting_join_status(event=event, result=result)
+                if recorded is False:
+                    run_undo_join(keys, user_id=user.pk, sequence=sequence)
             raise
-        if not inserted and not result[4]:
-            return _reconcile_join(user=user, event=event, sequence=sequence)
+        if inserted:
+            redis_client().hdel(keys.unconfirmed, str(user.pk))
+        elif not result[4]:
+            return _reconcile_join(user=user, event=event, sequence=sequence, attempts=attempts - 1)
         return _waiting_join_status(event=event, result=result)
     raise Busy()
 
@@ -188,25 +251,45 @@ async def aqueue_join(*, user, event: Event) -> QueueStatus:
         return await database_sync_to_async(queue_join)(user=user, event=event)
     result = await arun_join(QueueKeys(event.pk), user_id=user.pk, now_epoch=time.time())
     code = result[0]
-    if code in (JOIN_NOT_READY, JOIN_NOT_OPENED):  # nothing was written: the sync service does it all
+    if code in (
+        JOIN_NOT_READY,
+        JOIN_NOT_OPENED,
+        JOIN_PENDING,
+    ):  # nothing written: the sync service does it all
         return await database_sync_to_async(queue_join)(user=user, event=event)
     if code == JOIN_ADMITTED:
         return _admitted_join_status(event=event, result=result)
     sequence = int(result[1])
     try:
+        # The recorder confirms the places it inserted (one Redis round trip per batch).
         inserted = await join_recorder().record(event_id=event.pk, user_id=user.pk, sequence=sequence)
-    except Exception:
-        if not result[4]:  # as in _join_fifo: an unrecorded place is no place
-            await arun_undo_join(QueueKeys(event.pk), user_id=user.pk, sequence=sequence)
+    except Exception as exc:
+        if not result[4]:  # as in _join_fifo
+            recorded = await database_sync_to_async(_place_recorded)(
+                exc, event_id=event.pk, user_id=user.pk, sequence=sequence
+            )
+            if recorded:
+                await database_sync_to_async(redis_client().hdel)(
+                    QueueKeys(event.pk).unconfirmed, str(user.pk)
+                )
+                return _waiting_join_status(event=event, result=result)
+            if recorded is False:
+                await arun_undo_join(QueueKeys(event.pk), user_id=user.pk, sequence=sequence)
         raise
     if not inserted and not result[4]:
         return await database_sync_to_async(_reconcile_join)(user=user, event=event, sequence=sequence)
     return _waiting_join_status(event=event, result=result)
 
 
-def _reconcile_join(*, user, event: Event, sequence: int) -> QueueStatus:
-    """Redis gave a new place but PostgreSQL already holds an active entry: PostgreSQL wins."""
+def _reconcile_join(*, user, event: Event, sequence: int, attempts: int = 2) -> QueueStatus:
+    """Redis gave a new place but PostgreSQL did not take it: PostgreSQL wins.
+
+    Either the fan already holds an active entry, or the sequence belongs to another row — Redis came
+    back from an older snapshot and hands out sequences again: rebuild it and join again.
+    """
     keys = QueueKeys(event.pk)
+    if queue_ensure_current(event=event) and attempts > 0:
+        return _join_fifo(user=user, event=event, attempts=attempts)
     client = redis_client()
     now = timezone.now()
     with transaction.atomic():
@@ -216,8 +299,9 @@ def _reconcile_join(*, user, event: Event, sequence: int) -> QueueStatus:
             .first()
         )
         already = True
-        if entry is None:  # the other entry ended in the meantime
-            _insert_entry(
+        sequence_taken = False
+        if entry is None:  # no entry of this fan took it: is the sequence another fan's?
+            sequence_taken = not _insert_entry(
                 event_id=event.pk, user_id=user.pk, sequence=sequence, state=QueueEntry.State.WAITING
             )
             already = False
@@ -243,6 +327,13 @@ def _reconcile_join(*, user, event: Event, sequence: int) -> QueueStatus:
             entry.save(update_fields=["sequence", "state"])
             client.srem(keys.pre, str(user.pk))
             already = False
+    if sequence_taken:  # Redis hands out sequences PostgreSQL already gave: it is behind
+        run_undo_join(keys, user_id=user.pk, sequence=sequence)
+        _rebuild_locked(event=event, needed=lambda: True)
+        if attempts > 0:
+            return _join_fifo(user=user, event=event, attempts=attempts)
+        raise Busy()
+    client.hdel(keys.unconfirmed, str(user.pk))
     status = queue_status(user=user, event=event)
     if status is None:  # only if the fan left concurrently
         raise NotInQueue()
@@ -290,6 +381,7 @@ def _end_entry(*, entry: QueueEntry, state: str, now: datetime) -> None:
 def queue_leave(*, user, event: Event) -> None:
     now = timezone.now()
     with transaction.atomic():
+        generation = _bump_generation(event)
         entry = (
             QueueEntry.objects.select_for_update()
             .filter(event=event, user=user, state__in=ACTIVE_STATES)
@@ -304,6 +396,8 @@ def queue_leave(*, user, event: Event) -> None:
     pipe.srem(keys.pre, str(user.pk))
     pipe.zrem(keys.admitted, str(user.pk))
     pipe.hdel(keys.pending, str(user.pk))
+    pipe.hdel(keys.unconfirmed, str(user.pk))
+    set_generation_script()(keys=[keys.meta], args=[generation], client=pipe)
     pipe.execute()
     fan_left_queue.send(sender=QueueEntry, user=user, event=event)
 
@@ -320,6 +414,7 @@ def queue_open_prequeue(*, event: Event) -> int:
     keys = QueueKeys(event.pk)
     client = redis_client()
     placed = 0
+    generation = None
     with transaction.atomic():
         state = EventQueue.objects.select_for_update().get(pk=state.pk)
         if state.opened_at is None:
@@ -350,8 +445,11 @@ def queue_open_prequeue(*, event: Event) -> int:
                 pipe.execute()
             state.opened_at = now
             state.save(update_fields=["opened_at"])
+            generation = _bump_generation(event)
         # Later joins see the queue open only from here on, so they always come after the lottery.
         client.hset(keys.meta, "opened", "1")
+    if generation is not None:
+        run_set_generation(keys, generation=generation)
     if placed:
         logger.info("Queue for event %s opened: %s pre-queued fans placed at random.", event.pk, placed)
     return placed
@@ -363,52 +461,73 @@ def queue_open_prequeue(*, event: Event) -> int:
 def queue_admit_batch(*, event: Event, size: int | None = None, tick: int | None = None) -> list[int]:
     now = timezone.now()
     state = _event_queue_state(event)
-    queue_ensure_ready(event=event)
+    queue_ensure_current(event=event)
     # A batch popped by a process that died before its commit is finished first, paused or not.
-    admitted = _finish_pending(event=event, now=now)
+    admitted = queue_finish_pending(event=event, now=now)
     if state.is_paused or event.sale_phase(now) != Event.SalePhase.ON_SALE:
         return admitted
     if state.opened_at is None:
         queue_open_prequeue(event=event)
+    if tick is not None and not _claim_tick(event=event, tick=tick):
+        return admitted  # this tick's batch was taken already (in PostgreSQL: survives Redis restarts)
     keys = QueueKeys(event.pk)
     expires_at = now + event.booking_window
+    token = secrets.token_hex(8)  # the same for redis-py's retry of one call: it pops once
+    token_seconds = max(2 * event.admission_interval_seconds, 60)
     for _attempt in range(2):
         result = run_admit(
-            keys,
-            size=size or event.admission_batch_size,
-            expires_epoch=expires_at.timestamp(),
-            now_epoch=now.timestamp(),
-            tick=tick,
-            tick_lock_seconds=max(2 * event.admission_interval_seconds, 10),
+            keys, size=size or event.admission_batch_size, token=token, token_seconds=token_seconds
         )
         if result[0] != ADMIT_NOT_READY:
             break
         queue_ensure_ready(event=event)
-    if result[0] != ADMIT_POPPED:
-        return admitted
-    raw = result[1]
-    popped = [(int(raw[i]), int(float(raw[i + 1]))) for i in range(0, len(raw), 2)]
-    if popped:
-        admitted += _record_admissions(event=event, popped=popped, now=now, expires_at=expires_at)
-    return admitted
+    if result[0] == ADMIT_ALREADY_POPPED:  # a retried call: what it popped waits in `pending`
+        batch = queue_finish_pending(event=event, now=now)
+    elif result[0] == ADMIT_POPPED:
+        raw = result[1]
+        popped = [(int(raw[i]), int(float(raw[i + 1]))) for i in range(0, len(raw), 2)]
+        batch = (
+            _record_admissions(event=event, popped=popped, now=now, expires_at=expires_at) if popped else []
+        )
+    else:
+        batch = []
+    if tick is not None:
+        AdmissionTick.objects.filter(event=event, tick=tick).update(admitted=len(batch))
+    return admitted + batch
 
 
-def _finish_pending(*, event: Event, now: datetime) -> list[int]:
+def _claim_tick(*, event: Event, tick: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {AdmissionTick._meta.db_table} (event_id, tick, claimed_at) "  # noqa: S608
+            "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
+            [event.pk, tick, timezone.now()],
+        )
+        return cursor.fetchone() is not None
+
+
+def queue_finish_pending(*, event: Event, now: datetime | None = None) -> list[int]:
+    """Commit the fans an admission popped but did not commit (it crashed, or is committing now:
+    the queue row lock makes the second one a no-op). Returns the user ids this call admitted."""
     raw = redis_client().hgetall(QueueKeys(event.pk).pending)
     if not raw:
         return []
+    now = now or timezone.now()
     popped = sorted(((int(uid), int(float(seq))) for uid, seq in raw.items()), key=lambda item: item[1])
-    logger.warning("Finishing an interrupted admission of %s fans for event %s.", len(popped), event.pk)
     return _record_admissions(event=event, popped=popped, now=now, expires_at=now + event.booking_window)
 
 
 def _record_admissions(
     *, event: Event, popped: list[tuple[int, int]], now: datetime, expires_at: datetime
 ) -> list[int]:
-    """Commit popped fans as admitted with a pass. Idempotent: fans no longer waiting are skipped."""
+    """Commit popped fans as admitted with a pass, then mirror PostgreSQL in Redis.
+
+    Idempotent: fans no longer waiting are skipped; whatever PostgreSQL says of every popped fan
+    afterwards (a pass, or none) is what Redis shows.
+    """
     user_ids = [user_id for user_id, _ in popped]
     with transaction.atomic():
-        EventQueue.objects.select_for_update().filter(event=event).first()
+        generation = _bump_generation(event)
         entries = list(
             QueueEntry.objects.select_for_update()
             .filter(event=event, state=QueueEntry.State.WAITING, user_id__in=user_ids)
@@ -438,15 +557,29 @@ def _record_admissions(
                 robust=True,
             )
             transaction.on_commit(lambda: notify.notify_queue_status(event=event), robust=True)
+        passes = dict(
+            AdmissionPass.objects.filter(
+                event=event, user_id__in=user_ids, ended_at__isnull=True, expires_at__gt=now
+            ).values_list("user_id", "expires_at")
+        )
     keys = QueueKeys(event.pk)
     pipe = redis_client().pipeline(transaction=True)
     pipe.hdel(keys.pending, *[str(user_id) for user_id in user_ids])
+    if passes:
+        pipe.zadd(keys.admitted, {str(user_id): expires.timestamp() for user_id, expires in passes.items()})
+    without_pass = [str(user_id) for user_id in user_ids if user_id not in passes]
+    if without_pass:
+        pipe.zrem(keys.admitted, *without_pass)
     if entries:
-        pipe.zadd(keys.admitted, {str(user_id): expires_at.timestamp() for user_id in admitted})
+        pipe.hincrby(keys.stats, "admitted_total", len(entries))
         pipe.hincrbyfloat(
             keys.stats, "wait_sum", sum((now - entry.joined_at).total_seconds() for entry in entries)
         )
         pipe.hincrby(keys.stats, "wait_count", len(entries))
+    # What was admitted, not what was asked for: the measured rate behind wait estimates.
+    pipe.lpush(keys.log, f"{now.timestamp()}:{len(entries)}")
+    pipe.ltrim(keys.log, 0, ADMISSION_LOG_LENGTH - 1)
+    set_generation_script()(keys=[keys.meta], args=[generation], client=pipe)
     pipe.execute()
     return admitted
 
@@ -506,9 +639,14 @@ def queue_expire_passes(*, event: Event | None = None, now: datetime | None = No
 
 
 def _set_paused(*, event: Event, paused: bool) -> None:
-    state = _event_queue_state(event)
-    EventQueue.objects.filter(pk=state.pk).update(is_paused=paused)
-    redis_client().hset(QueueKeys(event.pk).meta, "paused", "1" if paused else "0")
+    with transaction.atomic():
+        generation = _bump_generation(event)
+        EventQueue.objects.filter(event=event).update(is_paused=paused)
+    keys = QueueKeys(event.pk)
+    pipe = redis_client().pipeline(transaction=True)
+    pipe.hset(keys.meta, "paused", "1" if paused else "0")
+    set_generation_script()(keys=[keys.meta], args=[generation], client=pipe)
+    pipe.execute()
     transaction.on_commit(lambda: notify.notify_queue_status(event=event), robust=True)
 
 
@@ -520,13 +658,121 @@ def queue_resume(*, event: Event) -> None:
     _set_paused(event=event, paused=False)
 
 
-# --- Rebuild from PostgreSQL ----------------------------------------------------------------------
+# --- Rebuild from PostgreSQL and repair --------------------------------------------------------
 
 
 def queue_ensure_ready(*, event: Event) -> None:
     """Rebuild the event's Redis structures if they are missing (first use, Redis restart, flush)."""
-    if redis_client().hget(QueueKeys(event.pk).meta, "ready") is None:
-        _rebuild_locked(event=event, only_if_missing=True)
+    keys = QueueKeys(event.pk)
+    if redis_client().hget(keys.meta, "ready") is None:
+        _rebuild_locked(event=event, needed=lambda: redis_client().hget(keys.meta, "ready") is None)
+
+
+def _redis_is_behind(event: Event) -> bool:
+    """One small query on each side: Redis missing, or older than PostgreSQL (generation or sequence)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT generation FROM {EventQueue._meta.db_table} WHERE event_id = %s), "  # noqa: S608
+            f"(SELECT max(sequence) FROM {QueueEntry._meta.db_table} WHERE event_id = %s)",
+            [event.pk, event.pk],
+        )
+        generation, max_sequence = cursor.fetchone()
+    keys = QueueKeys(event.pk)
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.hmget(keys.meta, "ready", "gen")
+    pipe.get(keys.seq)
+    (ready, redis_generation), redis_sequence = pipe.execute()
+    if ready is None:
+        return True
+    behind = as_int(redis_generation, -1) < (generation or 0) or as_int(redis_sequence) < (max_sequence or 0)
+    if behind:
+        logger.warning(
+            "Redis is behind PostgreSQL for event %s (generation %s < %s or sequence %s < %s): rebuilding.",
+            event.pk,
+            as_int(redis_generation, -1),
+            generation or 0,
+            as_int(redis_sequence),
+            max_sequence or 0,
+        )
+    return behind
+
+
+def queue_ensure_current(*, event: Event) -> bool:
+    """Rebuild the event's Redis structures when they are missing or behind PostgreSQL (say an older
+    snapshot or an AOF that lost its last second came back). True when it rebuilt."""
+    if not _redis_is_behind(event):
+        return False
+    _rebuild_locked(event=event, needed=lambda: _redis_is_behind(event))
+    return True
+
+
+@dataclass(frozen=True)
+class QueueRepair:
+    rebuilt: bool
+    admissions_finished: int
+    places_dropped: int
+
+
+def queue_repair(*, event: Event, grace_seconds: float | None = None) -> QueueRepair:
+    """The periodic repair: Redis current, half-done admissions finished, unconfirmed places whose
+    PostgreSQL row never came dropped (after ``grace_seconds``, so writes in flight are left alone)."""
+    rebuilt = queue_ensure_current(event=event)
+    finished = queue_finish_pending(event=event)
+    grace = settings.QUEUE_REPAIR_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    dropped = _drop_unconfirmed_places(event=event, older_than=time.time() - grace)
+    return QueueRepair(rebuilt=rebuilt, admissions_finished=len(finished), places_dropped=dropped)
+
+
+def queue_repair_all() -> dict[int, dict[str, int]]:
+    """``queue_repair`` for every live queue; what was fixed, per event (quiet events left out)."""
+    from queueing.selectors import events_with_live_queue
+
+    fixed: dict[int, dict[str, int]] = {}
+    # Old tick claims only matter while their tick could still run: a day is plenty.
+    AdmissionTick.objects.filter(claimed_at__lt=timezone.now() - timedelta(days=1)).delete()
+    for event in events_with_live_queue():
+        try:
+            repair = queue_repair(event=event)
+        except Exception:  # one broken event must not stop the repair of the others
+            logger.exception("Queue repair failed for event %s.", event.pk)
+            continue
+        if repair.rebuilt or repair.admissions_finished or repair.places_dropped:
+            fixed[event.pk] = {
+                "rebuilt": int(repair.rebuilt),
+                "admissionsFinished": repair.admissions_finished,
+                "placesDropped": repair.places_dropped,
+            }
+    return fixed
+
+
+def _drop_unconfirmed_places(*, event: Event, older_than: float) -> int:
+    keys = QueueKeys(event.pk)
+    client = redis_client()
+    due = {
+        int(uid): sequence
+        for uid, value in client.hgetall(keys.unconfirmed).items()
+        for sequence, epoch in [parse_unconfirmed(value)]
+        if epoch <= older_than
+    }
+    if not due:
+        return 0
+    recorded = set(
+        QueueEntry.objects.filter(
+            event=event, user_id__in=list(due), sequence__in=list(due.values())
+        ).values_list("user_id", "sequence")
+    )
+    dropped = 0
+    for user_id, sequence in due.items():
+        if (user_id, sequence) in recorded:
+            client.hdel(keys.unconfirmed, str(user_id))
+        else:  # the join's database write never happened: the place was never real
+            run_undo_join(keys, user_id=user_id, sequence=sequence)
+            dropped += 1
+    if dropped:
+        logger.warning(
+            "Dropped %s queue places of event %s that PostgreSQL never recorded.", dropped, event.pk
+        )
+    return dropped
 
 
 def queue_rebuild_from_database(*, event: Event) -> int:
@@ -535,22 +781,28 @@ def queue_rebuild_from_database(*, event: Event) -> int:
     Returns the number of waiting fans restored. Safe while joins go on: places handed out after
     the database was read (higher sequences) are kept, and the counter never moves backwards.
     """
-    return _rebuild_locked(event=event, only_if_missing=False)
+    return _rebuild_locked(event=event, needed=lambda: True)
 
 
-def _rebuild_locked(*, event: Event, only_if_missing: bool) -> int:
+def queue_rebuild_if(*, event: Event, needed: Callable[[], bool]) -> None:
+    """Rebuild unless ``needed()`` turns false while waiting for (or after taking) the rebuild lock:
+    many readers noticing one stale Redis cause one rebuild."""
+    _rebuild_locked(event=event, needed=needed)
+
+
+def _rebuild_locked(*, event: Event, needed: Callable[[], bool]) -> int:
     keys = QueueKeys(event.pk)
     client = redis_client()
     token = secrets.token_hex(8)
     deadline = time.monotonic() + settings.QUEUE_REBUILD_WAIT_SECONDS
     while not client.set(keys.rebuild_lock, token, nx=True, ex=_REBUILD_LOCK_SECONDS):
-        if only_if_missing and client.hget(keys.meta, "ready") is not None:
+        if not needed():
             return 0
         if time.monotonic() > deadline:
             raise Busy()
         time.sleep(0.02)
     try:
-        if only_if_missing and client.hget(keys.meta, "ready") is not None:
+        if not needed():
             return 0
         return _rebuild(event=event)
     finally:
@@ -562,69 +814,75 @@ def _rebuild(*, event: Event) -> int:
     now = timezone.now()
     keys = QueueKeys(event.pk)
     client = redis_client()
-    state = _event_queue_state(event)
+    _event_queue_state(event)
     if client.hlen(keys.pending):
-        _finish_pending(event=event, now=now)
-    entries = QueueEntry.objects.filter(event=event)
-    waiting = list(
-        entries.filter(state=QueueEntry.State.WAITING, sequence__isnull=False).values_list(
-            "user_id", "sequence"
+        queue_finish_pending(event=event, now=now)
+    # The queue row lock holds admissions, leaves and the lottery still while PostgreSQL is read and
+    # Redis written, so Redis gets one consistent picture and the generation that goes with it.
+    with transaction.atomic():
+        state = EventQueue.objects.select_for_update().get(event=event)
+        entries = QueueEntry.objects.filter(event=event)
+        waiting = list(
+            entries.filter(state=QueueEntry.State.WAITING, sequence__isnull=False).values_list(
+                "user_id", "sequence"
+            )
         )
-    )
-    prequeue = list(entries.filter(state=QueueEntry.State.PREQUEUE).values_list("user_id", flat=True))
-    passes = list(
-        AdmissionPass.objects.filter(event=event, ended_at__isnull=True, expires_at__gt=now).values_list(
-            "user_id", "expires_at"
+        prequeue = list(entries.filter(state=QueueEntry.State.PREQUEUE).values_list("user_id", flat=True))
+        passes = list(
+            AdmissionPass.objects.filter(event=event, ended_at__isnull=True, expires_at__gt=now).values_list(
+                "user_id", "expires_at"
+            )
         )
-    )
-    was_admitted = Q(admitted_at__isnull=False)
-    totals = entries.aggregate(
-        max_sequence=Max("sequence"),
-        head=Max("sequence", filter=was_admitted),
-        admitted_total=Count("pk", filter=was_admitted),
-        wait_sum=Sum(
-            ExpressionWrapper(F("admitted_at") - F("joined_at"), output_field=DurationField()),
-            filter=was_admitted,
-        ),
-    )
-    max_sequence = totals["max_sequence"] or 0
-    wait_sum: timedelta = totals["wait_sum"] or timedelta(0)
+        was_admitted = Q(admitted_at__isnull=False)
+        totals = entries.aggregate(
+            max_sequence=Max("sequence"),
+            head=Max("sequence", filter=was_admitted),
+            admitted_total=Count("pk", filter=was_admitted),
+            wait_sum=Sum(
+                ExpressionWrapper(F("admitted_at") - F("joined_at"), output_field=DurationField()),
+                filter=was_admitted,
+            ),
+        )
+        max_sequence = totals["max_sequence"] or 0
+        wait_sum: timedelta = totals["wait_sum"] or timedelta(0)
 
-    pipe = client.pipeline(transaction=True)
-    # Members up to the highest recorded sequence are replaced by the database's view; higher ones
-    # are joins whose database write is still in flight and keep their place.
-    pipe.zremrangebyscore(keys.waiting, "-inf", max_sequence)
-    for start in range(0, len(waiting), _CHUNK):
-        pipe.zadd(keys.waiting, {str(user_id): seq or 0 for user_id, seq in waiting[start : start + _CHUNK]})
-    pipe.delete(keys.pre)
-    for start in range(0, len(prequeue), _CHUNK):
-        pipe.sadd(keys.pre, *[str(user_id) for user_id in prequeue[start : start + _CHUNK]])
-    pipe.delete(keys.admitted)
-    for start in range(0, len(passes), _CHUNK):
-        pipe.zadd(
-            keys.admitted,
-            {str(user_id): expires.timestamp() for user_id, expires in passes[start : start + _CHUNK]},
+        pipe = client.pipeline(transaction=True)
+        # Members up to the highest recorded sequence are replaced by the database's view; higher ones
+        # are joins whose database write is still in flight and keep their place.
+        pipe.zremrangebyscore(keys.waiting, "-inf", max_sequence)
+        for start in range(0, len(waiting), _CHUNK):
+            pipe.zadd(
+                keys.waiting, {str(user_id): seq or 0 for user_id, seq in waiting[start : start + _CHUNK]}
+            )
+        pipe.delete(keys.pre)
+        for start in range(0, len(prequeue), _CHUNK):
+            pipe.sadd(keys.pre, *[str(user_id) for user_id in prequeue[start : start + _CHUNK]])
+        pipe.delete(keys.admitted)
+        for start in range(0, len(passes), _CHUNK):
+            pipe.zadd(
+                keys.admitted,
+                {str(user_id): expires.timestamp() for user_id, expires in passes[start : start + _CHUNK]},
+            )
+        pipe.set(keys.head, totals["head"] or 0)
+        pipe.delete(keys.stats)
+        pipe.hset(
+            keys.stats,
+            mapping={
+                "admitted_total": totals["admitted_total"],
+                "wait_sum": wait_sum.total_seconds(),
+                "wait_count": totals["admitted_total"],
+            },
         )
-    pipe.set(keys.head, totals["head"] or 0)
-    pipe.delete(keys.stats)
-    pipe.hset(
-        keys.stats,
-        mapping={
-            "admitted_total": totals["admitted_total"],
-            "wait_sum": wait_sum.total_seconds(),
-            "wait_count": totals["admitted_total"],
-        },
-    )
-    rebuild_finish_script()(
-        keys=[keys.seq, keys.waiting, keys.admitted, keys.pending, keys.meta],
-        args=[
-            max_sequence,
-            (now + event.booking_window).timestamp(),
-            "1" if state.opened_at else "0",
-            "1" if state.is_paused else "0",
-        ],
-        client=pipe,
-    )
-    pipe.execute()
+        rebuild_finish_script()(
+            keys=[keys.seq, keys.waiting, keys.pending, keys.meta],
+            args=[
+                max_sequence,
+                "1" if state.opened_at else "0",
+                "1" if state.is_paused else "0",
+                state.generation,
+            ],
+            client=pipe,
+        )
+        pipe.execute()
     logger.info("Rebuilt the queue of event %s from the database: %s waiting.", event.pk, len(waiting))
     return len(waiting)

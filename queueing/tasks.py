@@ -16,6 +16,13 @@ def admission_tick() -> dict[int, int]:
 
 
 @shared_task(ignore_result=True)
+def repair_queues() -> dict[int, dict[str, int]]:
+    """Run every QUEUE_REPAIR_SECONDS: Redis current with PostgreSQL, no half-done admission or
+    unrecorded place outlives one interval. Returns what it fixed, per event."""
+    return services.queue_repair_all()
+
+
+@shared_task(ignore_result=True)
 def broadcast_queue_status() -> int:
     """One ``queue.status`` message per live queue to its event group: the cost does not grow with sockets."""
     count = 0

@@ -11,6 +11,8 @@ from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from core.logging import structured_logging
 
@@ -89,6 +91,8 @@ MIDDLEWARE = [
     # First, so it times the whole stack and tags every answer with a request id (core.metrics).
     "core.metrics.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.RequestHygieneMiddleware",
+    "core.middleware.StoreOutageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -148,7 +152,11 @@ CACHES: dict[str, dict[str, Any]] = {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "turnstile",
-        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            # One retry after a short pause: a pooled connection a Redis restart closed fails once.
+            "CONNECTION_POOL_KWARGS": {"retry": Retry(ExponentialBackoff(base=0.05, cap=0.5), 1)},
+        },
     },
     # This process's memory: shared page fragments for about a second (core.local_cache).
     "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "turnstile-local"},
@@ -191,6 +199,10 @@ QUEUE_EXPIRE_SECONDS = env_int("QUEUE_EXPIRE_SECONDS", 30)
 QUEUE_RATE_WINDOW_SECONDS = env_int("QUEUE_RATE_WINDOW_SECONDS", 300)
 # How long a request waits for another process rebuilding an event's queue from the database.
 QUEUE_REBUILD_WAIT_SECONDS = env_int("QUEUE_REBUILD_WAIT_SECONDS", 30)
+# The queue repair job: Redis checked against PostgreSQL (rebuilt when behind), half-done admissions
+# finished, and places whose PostgreSQL row never came (older than the grace) dropped.
+QUEUE_REPAIR_SECONDS = env_int("QUEUE_REPAIR_SECONDS", 5)
+QUEUE_REPAIR_GRACE_SECONDS = env_int("QUEUE_REPAIR_GRACE_SECONDS", 10)
 # API throttles of the queue (rates below, in REST_FRAMEWORK); off for load tests from one address.
 QUEUE_THROTTLE_ENABLE = env_bool("QUEUE_THROTTLE_ENABLE", env_bool("RATELIMIT_ENABLE", True))
 # Page rate limits of the queue per fan (django-ratelimit).
@@ -223,6 +235,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "queueing.tasks.broadcast_queue_status",
         "schedule": float(QUEUE_BROADCAST_SECONDS),
         "options": {"expires": float(QUEUE_BROADCAST_SECONDS)},
+    },
+    "queue-repair": {
+        "task": "queueing.tasks.repair_queues",
+        "schedule": float(QUEUE_REPAIR_SECONDS),
+        "options": {"expires": float(QUEUE_REPAIR_SECONDS)},
     },
     "queue-expire-passes": {
         "task": "queueing.tasks.expire_admission_passes",
@@ -275,7 +292,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
+    "NON_FIELD_ERRORS_KEY": "nonFieldErrors",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
@@ -314,6 +332,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "PREPROCESSING_HOOKS": ["core.schema.drop_trailing_slash_aliases"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.forbid_nul_in_request_strings",
+    ],
+    # Ids in paths are integers (core.urls.IdConverter).
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
 }
 
 # Rate limits (django-ratelimit on pages). Off switch for load tests from one address.

@@ -9,6 +9,7 @@ admin.site.site_header = "Turnstile staff"
 admin.site.site_title = "Turnstile staff"
 admin.site.index_title = "Events, seats, queues and bookings"
 
+handler400 = "core.views.bad_request"
 handler404 = "core.views.page_not_found"
 handler500 = "core.views.server_error"
 

@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.formats import api_datetime
 from events.services import seat_map_generate
 from events.tests.factories import EventFactory, VenueFactory, categories_for, seat_map_spec
 
@@ -25,7 +26,7 @@ def event_with_seat_map(**event_fields):
 
 
 def iso(moment):
-    return timezone.localtime(moment).isoformat()
+    return api_datetime(moment)
 
 
 def test_event_list_returns_events_in_camel_case_with_categories_and_seats(api_client):

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from events.tests.factories import EventFactory
-from queueing.models import AdmissionPass, EventQueue, QueueEntry
-from queueing.redis_queue import QueueKeys, redis_client, run_admit
+from queueing.models import AdmissionPass, AdmissionTick, EventQueue, QueueEntry
+from queueing.redis_queue import QueueKeys, parse_admission_log, redis_client, run_admit
 from queueing.selectors import (
     QueueState,
     admission_pass_for,
@@ -98,12 +98,11 @@ def test_two_admission_jobs_racing_for_one_tick_admit_one_batch(make_fans):
 
 def test_a_batch_popped_by_a_process_that_died_before_committing_is_not_lost(event, queued):
     keys = QueueKeys(event.pk)
-    now = time.time()
     # The admission job pops a batch in Redis, then dies before its database transaction.
-    run_admit(keys, size=3, expires_epoch=now + 600, now_epoch=now, tick=1, tick_lock_seconds=60)
+    run_admit(keys, size=3, token="crashed", token_seconds=60)
     assert redis_client().hlen(keys.pending) == 3
     assert not AdmissionPass.objects.exists()
-    assert not admission_pass_is_valid(user=queued[0], event=event), "a pass only in Redis does not count"
+    assert redis_client().zcard(keys.admitted) == 0, "no pass is shown before PostgreSQL has it"
 
     recovered_and_next = queue_admit_batch(event=event, tick=2)
 
@@ -115,6 +114,60 @@ def test_a_batch_popped_by_a_process_that_died_before_committing_is_not_lost(eve
     # Running the recovery again changes nothing: no fan is admitted twice.
     assert queue_admit_batch(event=event, tick=2) == []
     assert AdmissionPass.objects.count() == 6
+
+
+def test_a_half_admitted_fan_is_finished_by_their_own_read_not_shown_admitted_without_a_pass(event, queued):
+    keys = QueueKeys(event.pk)
+    run_admit(keys, size=3, token="crashed", token_seconds=60)
+
+    status = queue_status(user=queued[1], event=event)
+
+    assert status.status == QueueState.ADMITTED
+    assert admission_pass_for(user=queued[1], event=event) is not None
+    assert AdmissionPass.objects.count() == 3, "the whole popped batch is finished, in queue order"
+    assert redis_client().hlen(keys.pending) == 0
+
+
+def test_a_half_admitted_fan_may_hold_seats_at_once(event, queued):
+    run_admit(QueueKeys(event.pk), size=3, token="crashed", token_seconds=60)
+
+    assert admission_pass_is_valid(user=queued[0], event=event)
+
+
+def test_a_retried_pop_call_pops_nothing_more(event, queued):
+    keys = QueueKeys(event.pk)
+    first = run_admit(keys, size=3, token="same-call", token_seconds=60)
+    again = run_admit(keys, size=3, token="same-call", token_seconds=60)
+
+    assert first[0] == 1
+    assert len(first[1]) == 6
+    assert again == [0]
+    assert redis_client().zcard(keys.waiting) == 4
+
+
+def test_a_tick_claimed_in_postgresql_admits_no_second_batch_after_redis_forgot_everything(event, queued):
+    tick = admission_tick_number(event=event)
+    first = queue_admit_batch(event=event, tick=tick)
+
+    redis_client().flushdb()  # an empty restart inside the interval: the Redis side remembers nothing
+    second = queue_admit_batch(event=event, tick=tick)
+
+    assert len(first) == 3
+    assert second == []
+    assert AdmissionPass.objects.count() == 3
+    assert AdmissionTick.objects.get(event=event, tick=tick).admitted == 3
+
+
+def test_the_admission_log_records_what_was_admitted_not_the_batch_size(event, make_fans):
+    for fan in make_fans(2):
+        queue_join(user=fan, event=event)
+    tick = admission_tick_number(event=event)
+
+    queue_admit_batch(event=event, tick=tick)  # batch size 3, two waiting
+    queue_admit_batch(event=event, tick=tick + 1)  # nobody left
+
+    log = parse_admission_log(redis_client().lrange(QueueKeys(event.pk).log, 0, -1))
+    assert [count for _, count in log] == [2]
 
 
 def test_a_paused_queue_admits_nobody_until_resumed(event, queued):

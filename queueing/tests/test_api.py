@@ -2,6 +2,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from conftest import jwt_client_for
+from core.formats import api_datetime
 from events.tests.factories import EventFactory
 from queueing.services import queue_admit_batch, queue_join
 
@@ -51,7 +52,7 @@ def test_an_admitted_fan_sees_when_the_pass_expires(event, fan, fan_api):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "admitted"
-    assert body["admissionExpiresAt"] == fan.admission_passes.get().expires_at.isoformat()
+    assert body["admissionExpiresAt"] == api_datetime(fan.admission_passes.get().expires_at)
 
 
 def test_a_prequeue_join_has_no_place_yet(db, fan_api):
@@ -162,11 +163,14 @@ def test_a_join_without_a_valid_event_id_is_400(db, fan_api, payload):
     assert "eventId" in response.json()["error"]["details"]
 
 
-def test_a_non_numeric_event_id_in_the_path_is_400(db, fan_api):
-    response = fan_api.get("/api/queue/position/abc")
+@pytest.mark.parametrize("raw", ["abc", "%C2%B2", "%D9%A3", "1" * 19, "-1"])
+def test_an_event_id_in_the_path_is_ascii_digits_only(db, fan_api, raw):
+    for path in ("position", "stats", "leave"):
+        call = fan_api.delete if path == "leave" else fan_api.get
+        response = call(f"/api/queue/{path}/{raw}")
 
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "NOT_FOUND"
 
 
 def test_the_sixth_new_join_within_five_minutes_is_429_with_retry_after(db, fan_api):

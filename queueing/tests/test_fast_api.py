@@ -18,6 +18,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.models import User
 from conftest import jwt_client_for
 from core import ratelimit
+from core.formats import api_datetime
 from events.tests.factories import EventFactory
 from queueing.batching import close_batchers, join_recorder
 from queueing.fast_api import QueueFastPath
@@ -154,7 +155,7 @@ def test_an_admitted_fan_sees_the_pass_expiry(event, fan):
     answer = fast("GET", f"/api/queue/position/{event.pk}", user=fan)
     join = fast("POST", "/api/queue/join", user=fan, data={"eventId": event.pk})
 
-    expires = fan.admission_passes.get().expires_at.isoformat()
+    expires = api_datetime(fan.admission_passes.get().expires_at)
     assert (answer.status, answer.json()["status"], answer.json()["admissionExpiresAt"]) == (
         200,
         "admitted",
@@ -327,7 +328,7 @@ def test_throttles_apply_when_enabled(event, fan, settings):
 def test_other_methods_and_paths_go_to_django(event, fan):
     assert fast("GET", "/api/queue/join", user=fan).status == 405
     assert fast("GET", f"/api/queue/stats/{event.pk}", user=fan).status == 200
-    assert fast("GET", "/api/queue/position/abc", user=fan).status == 400
+    assert fast("GET", "/api/queue/position/abc", user=fan).status == 404
 
 
 def test_the_switch_sends_everything_to_django(event, fan, settings):
@@ -454,3 +455,16 @@ def test_a_bad_join_body_is_answered_by_django_and_never_hangs(event, fan, body)
 
     assert answer.status == 400
     assert answer.json()["error"]["code"] in {"VALIDATION_ERROR", "INVALID_JSON"}
+
+
+def test_a_redis_outage_is_a_503_with_retry_after_on_the_fast_path(event, fan, settings):
+    dead = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    settings.REDIS_URL = dead
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": dead}}
+    settings.QUEUE_THROTTLE_ENABLE = False
+
+    answer = fast("GET", f"/api/queue/position/{event.pk}", user=fan)
+
+    assert answer.status == 503
+    assert answer.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert int(answer.headers["retry-after"]) > 0

@@ -20,6 +20,7 @@ def test_the_beat_schedule_runs_admission_broadcast_and_expiry():
         "queueing.tasks.admission_tick": 5.0,
         "queueing.tasks.broadcast_queue_status": 5.0,
         "queueing.tasks.expire_admission_passes": 30.0,
+        "queueing.tasks.repair_queues": 5.0,
     }
     app.loader.import_default_modules()
     assert set(schedule) <= set(app.tasks)
