@@ -40,6 +40,10 @@ def main() -> None:
         timeout_graceful_shutdown=int(os.environ.get("WEB_GRACEFUL_SHUTDOWN_SECONDS", "10")),
         ws_ping_interval=float(os.environ.get("WEB_WS_PING_SECONDS", "20")),
         ws_ping_timeout=float(os.environ.get("WEB_WS_PING_TIMEOUT_SECONDS", "20")),
+        # Compressing every small frame for every socket was the largest cost of a push (bench/ws_bench).
+        ws_per_message_deflate=False,
+        # A worker busy with a storm of new sockets may miss uvicorn's 5 s health check and be killed.
+        timeout_worker_healthcheck=int(os.environ.get("WEB_WORKER_HEALTHCHECK_SECONDS", "60")),
     )
 
 

@@ -4,6 +4,7 @@ import asyncio
 import threading
 
 import pytest
+from asgiref.sync import async_to_sync
 
 from core import ratelimit
 from core.ratelimit import Limit, client_address
@@ -46,27 +47,38 @@ def test_concurrent_threads_never_exceed_a_limit():
     assert sum(allowed) == 25
 
 
-@pytest.fixture
-async def _async_connections():
-    yield
-    await ratelimit.aclose()
+# Run with async_to_sync and marked django_db like the fast path's tests: pytest-django runs tests
+# without a database after the (transactional) browser tests, and Playwright leaves an event loop
+# running in the main thread, where no other loop can start.
 
 
-@pytest.mark.usefixtures("_async_connections")
-async def test_concurrent_coroutines_never_exceed_a_limit():
+@pytest.mark.django_db
+def test_concurrent_coroutines_never_exceed_a_limit():
     limit = Limit(scope="async-race", rate="30/min", who="one-fan")
 
-    waits = await asyncio.gather(*(ratelimit.ahit([limit]) for _ in range(300)))
+    async def flood() -> list[int | None]:
+        try:
+            return list(await asyncio.gather(*(ratelimit.ahit([limit]) for _ in range(300))))
+        finally:
+            await ratelimit.aclose()
+
+    waits = async_to_sync(flood)()
 
     assert sum(wait is None for wait in waits) == 30
 
 
-@pytest.mark.usefixtures("_async_connections")
-async def test_the_async_and_sync_paths_share_one_count():
+@pytest.mark.django_db
+def test_the_async_and_sync_paths_share_one_count():
     limit = Limit(scope="shared", rate="2/min", who="fan-9")
 
+    async def one_async_hit() -> int | None:
+        try:
+            return await ratelimit.ahit([limit])
+        finally:
+            await ratelimit.aclose()
+
     assert ratelimit.hit([limit]) is None  # the sync client, as a DRF view counts
-    assert await ratelimit.ahit([limit]) is None
+    assert async_to_sync(one_async_hit)() is None
     assert ratelimit.hit([limit]) is not None
 
 
