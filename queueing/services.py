@@ -305,6 +305,7 @@ def queue_leave(*, user, event: Event) -> None:
     pipe.zrem(keys.admitted, str(user.pk))
     pipe.hdel(keys.pending, str(user.pk))
     pipe.execute()
+    notify.notify_fan_left(event=event, sequence=entry.sequence)
     fan_left_queue.send(sender=QueueEntry, user=user, event=event)
 
 

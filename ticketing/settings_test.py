@@ -14,3 +14,5 @@ CACHES["default"]["KEY_PREFIX"] = "turnstile-test"  # noqa: F405
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "turnstile-test:asgi"  # noqa: F405
 # Still argon2 (tests check the algorithm), at a cost that keeps thousands of sign-ups fast.
 PASSWORD_HASHERS = ["core.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405
+# Pub/sub channels are shared by every Redis database: keep test runs apart from servers on the same one.
+REALTIME_PREFIX = "turnstile-test:" + REALTIME_PREFIX  # noqa: F405
