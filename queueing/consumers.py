@@ -17,7 +17,8 @@ Server → client (JSON):
   and on ``refresh``. ``status`` is ``prequeue`` / ``waiting`` / ``admitted`` / ``expired``;
   ``position`` is 1-based (``null`` outside ``waiting``), ``estimatedWaitTime`` in seconds, ``progress``
   0-100; ``sequence`` is the fan's place in the join order and ``headSequence`` the last sequence
-  admitted when it was read. ``admitted`` adds ``expiresAt`` and ``redirectUrl``.
+  admitted when it was read; ``startPosition`` the first place (the progress bar's start).
+  ``admitted`` adds ``expiresAt`` and ``redirectUrl``.
 - ``{"type": "queue", ...}`` — the event's frame (``queueing.notify``), the same bytes for every socket,
   sent when the queue moves (admissions, leaves, pause/resume) and as a slow heartbeat. The client
   derives its place: ``position - (frame.headSequence - headSequence) - (leavers between)``, and counts
@@ -159,6 +160,7 @@ class QueueConsumer(LiveJsonWebsocketConsumer):
         )
         message["sequence"] = status.sequence
         message["headSequence"] = reading.head_sequence
+        message["startPosition"] = self.start_position
         await self.send_json(message)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:

@@ -141,6 +141,7 @@ async def test_a_fan_logged_in_by_session_gets_the_exact_place_on_connect(event,
         "exact": True,
         "sequence": 5,
         "headSequence": 0,
+        "startPosition": 5,
     }
 
 
