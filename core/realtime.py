@@ -44,6 +44,9 @@ class LiveSocket(Protocol):
     def live_resync(self) -> None: ...
 
 
+# redis-py may reconnect more than once in a row: one resynchronisation per outage.
+RESYNC_DELAY_SECONDS = 0.5
+
 Merger = Callable[[list[dict[str, Any]]], dict[str, Any]]
 _MERGERS: dict[str, tuple[Merger, float]] = {}
 
@@ -94,6 +97,7 @@ class Hub:
         self.reader: asyncio.Task | None = None
         self.connected = asyncio.Event()
         self.messages_received = 0
+        self.resync_timer: asyncio.TimerHandle | None = None
         self.reconnects = 0
 
     def _connect(self) -> None:
@@ -106,7 +110,7 @@ class Hub:
                 health_check_interval=settings.REALTIME_HEALTH_CHECK_SECONDS,
             )
         if self.pubsub is None:
-            self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            self.pubsub = _HubPubSub(self, self.client.connection_pool, ignore_subscribe_messages=True)
 
     def redis(self) -> aioredis.Redis:
         """The hub's asyncio client, for the odd command of a socket (connection limits)."""
@@ -166,12 +170,14 @@ class Hub:
                 self.connected.set()
                 backoff = 0.5
             except (RedisError, OSError, RuntimeError) as error:
-                # Lost Redis (or never had it): start over with a new connection and every topic.
                 self.connected.clear()
                 logger.warning("Live updates: pub/sub connection lost (%s); reconnecting.", error)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
-                await self._resubscribe()
+                if self.pubsub.connection is None:  # Redis was down when the first socket joined
+                    await self._resubscribe()
+                # Otherwise redis-py connects again at the next read and subscribes to every topic
+                # again; _HubPubSub.on_connect then has the sockets resynchronise.
                 continue
             if message is None or message.get("type") != "message":
                 continue
@@ -182,6 +188,20 @@ class Hub:
             except Exception:  # one bad message or socket must not stop the process's live updates
                 logger.exception("Live updates: could not deliver a message on %s.", topic)
 
+    def resync_all(self) -> None:
+        """What was published while we were away is gone: let every socket catch up, once, a moment
+        after the last of the reconnections of one outage."""
+        if self.resync_timer is not None:
+            self.resync_timer.cancel()
+        self.resync_timer = asyncio.get_running_loop().call_later(RESYNC_DELAY_SECONDS, self._resync_now)
+
+    def _resync_now(self) -> None:
+        self.resync_timer = None
+        self.reconnects += 1
+        for sockets in list(self.sockets.values()):
+            for socket in list(sockets):
+                socket.live_resync()
+
     async def _resubscribe(self) -> None:
         old = self.pubsub
         with contextlib.suppress(Exception):
@@ -190,16 +210,12 @@ class Hub:
             await self.client.aclose()  # type: ignore[union-attr]
         self.client = self.pubsub = None
         self._connect()
-        self.reconnects += 1
         try:
             if self.sockets:
                 await self.pubsub.subscribe(*(channel_name(topic) for topic in self.sockets))
         except (RedisError, OSError):
             return
-        # What was published while we were away is gone: let every socket catch up.
-        for sockets in list(self.sockets.values()):
-            for socket in list(sockets):
-                socket.live_resync()
+        self.resync_all()
 
     def _dispatch(self, topic: str, envelope: dict[str, Any]) -> None:
         targets = envelope.get("to")
@@ -231,6 +247,8 @@ class Hub:
             socket.live_frame(text)
 
     async def close(self) -> None:
+        if self.resync_timer is not None:
+            self.resync_timer.cancel()
         if self.reader is not None:
             self.reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -242,6 +260,19 @@ class Hub:
             with contextlib.suppress(Exception):
                 await self.client.aclose()
         self.pubsub = self.client = self.reader = None
+
+
+class _HubPubSub(aioredis.client.PubSub):
+    """redis-py reconnects a dropped pub/sub connection by itself and subscribes again, silently:
+    tell the hub, whose sockets missed whatever was published in between."""
+
+    def __init__(self, owner: Hub, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+
+    async def on_connect(self, connection: Any) -> None:
+        await super().on_connect(connection)
+        self.owner.resync_all()
 
 
 _HUBS: dict[asyncio.AbstractEventLoop, Hub] = {}

@@ -143,10 +143,17 @@ class LiveJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
 
     async def send(self, text_data=None, bytes_data=None, close=False) -> None:
         # Everything in order through the outbox, so an exact reading never overtakes a push.
-        if text_data is not None:
-            self.live_frame(text_data)
-        else:
+        if text_data is None:
             await super().send(text_data, bytes_data, close)
+            return
+        self.live_frame(text_data)
+        if close:
+            await self.close(close)
+
+    async def send_json(self, content, close=False) -> None:
+        self.live_frame(await self.encode_json(content))
+        if close:
+            await self.close(close)
 
     def live_frame(self, text: str) -> None:
         if self.closing:
