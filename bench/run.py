@@ -4,8 +4,10 @@
     python bench/run.py --quick              # smaller and shorter (about 2 minutes)
     python bench/run.py --only http-join,position --server uvicorn --workers 2
 
-Scenarios (``--only``, comma-separated): service-join, http-join, position, memory, admit-ws, idle-ws,
-seats (seat holds, seat map page, live seat updates: bench/bench_seats.py).
+Scenarios (``--only``, comma-separated): service-join, http-join, position, memory, idle-ws (and its
+alias admit-ws: queue sockets on the uvicorn workers, idle cost, pushes after admission ticks),
+seats-ws (seat-map watchers), soak-ws (sockets held for --soak-seconds), seats (seat holds, seat map
+page, live seat updates: bench/bench_seats.py).
 Everything runs against 127.0.0.1, on a dedicated database and Redis database (bench/common.py), and
 every load loop is bounded in count and in time. Results also go to bench/results/latest.{json,md}.
 """
@@ -27,7 +29,17 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench.common import RESULTS_DIR, Result, log, setup_django  # noqa: E402
 
-SCENARIOS = ["service-join", "http-join", "position", "memory", "admit-ws", "idle-ws", "seats"]
+SCENARIOS = [
+    "service-join",
+    "http-join",
+    "position",
+    "memory",
+    "admit-ws",
+    "idle-ws",
+    "seats-ws",
+    "soak-ws",
+    "seats",
+]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -42,7 +54,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=None, help="duration of each HTTP load run")
     parser.add_argument("--fans", type=int, default=None, help="fans queued for the position test")
     parser.add_argument("--join-users", type=int, default=None, help="distinct fans for the join tests")
-    parser.add_argument("--ws-counts", default=None, help="idle WebSocket counts to try, e.g. 5000,10000")
+    parser.add_argument("--ws-counts", default=None, help="queue socket counts to try, e.g. 5000,20000")
+    parser.add_argument("--soak-seconds", type=float, default=None, help="how long soak-ws holds its sockets")
     parser.add_argument("--label", default=None, help="label of the HTTP rows (default: server/workers)")
     parser.add_argument(
         "--drf", action="store_true", help="QUEUE_FAST_PATH=false: serve joins and positions through DRF"
@@ -55,9 +68,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.seconds = args.seconds or (5 if args.quick else 15)
     args.fans = args.fans or (100_000 if args.quick else 1_000_000)
     args.join_users = args.join_users or (20_000 if args.quick else 60_000)
-    args.ws_counts = [
-        int(n) for n in (args.ws_counts or ("1000" if args.quick else "5000,10000,15000")).split(",")
-    ]
+    args.ws_counts = [int(n) for n in (args.ws_counts or ("2000" if args.quick else "20000")).split(",")]
+    args.soak_seconds = args.soak_seconds or (60 if args.quick else 600)
     args.label = args.label or (f"{args.server} x{args.workers}" if args.server == "uvicorn" else args.server)
     args.label += ", DRF views" if args.drf else ", fast path"
     return args
@@ -116,13 +128,18 @@ def run(args: argparse.Namespace) -> list[Result]:
             event=big_event, fans=args.fans, populate_delta=populate_delta, joined_event=joined_event
         )
 
-    if {"admit-ws", "idle-ws"} & set(args.only):
+    if {"admit-ws", "idle-ws", "seats-ws", "soak-ws"} & set(args.only):
         from bench import ws_bench
 
-        if "admit-ws" in args.only:
-            results += ws_bench.admit_and_notify(server_kind=args.server, workers=workers, sockets=50)
-        if "idle-ws" in args.only:
-            results += ws_bench.idle_sockets(counts=args.ws_counts)
+        # Always uvicorn workers: what production runs (one process per core).
+        ws_workers = max(2, workers)
+        if {"admit-ws", "idle-ws"} & set(args.only):
+            for count in args.ws_counts:
+                results += ws_bench.fanout(sockets=count, workers=ws_workers)
+        if "seats-ws" in args.only:
+            results += ws_bench.seat_watchers(sockets=200 if args.quick else 2000, workers=ws_workers)
+        if "soak-ws" in args.only:
+            results += ws_bench.soak(sockets=1000, seconds=args.soak_seconds, workers=ws_workers)
     if "seats" in args.only:  # last: it flushes the benchmark Redis database
         from bench import bench_seats
 
