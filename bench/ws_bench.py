@@ -330,9 +330,48 @@ def fanout(*, sockets: int, workers: int = 2, rounds: int = 3, idle_seconds: flo
 # --- Seat map watchers ---------------------------------------------------------------------------------
 
 
+async def _seat_deliveries(ws_url: str, event, tokens: list[str], holds: list[tuple]) -> list[float]:
+    """Open the watchers (a few hundred at a time), then hold seats one by one: delay to each socket."""
+    import websockets
+
+    from bookings.services import seats_hold
+
+    limit = asyncio.Semaphore(_CONNECT_CONCURRENCY)
+
+    async def open_one(token: str):
+        async with limit:
+            socket = await websockets.connect(
+                f"{ws_url}/ws/events/{event.pk}/seats/?token={token}", open_timeout=120, ping_interval=None
+            )
+            assert '"snapshot"' in await asyncio.wait_for(socket.recv(), 120)
+            return socket
+
+    sockets = await asyncio.gather(*(open_one(token) for token in tokens))
+    try:
+        delays: list[float] = []
+        for fan, seat_id in holds:
+            started = time.monotonic()
+            needle = f"[{seat_id},"
+
+            async def until_seen(socket, needle=needle, started=started) -> float:
+                while True:
+                    message = await asyncio.wait_for(socket.recv(), 30)
+                    if message.startswith('{"type":"seats"') and needle in message:
+                        return time.monotonic() - started
+
+            waiting = [asyncio.ensure_future(until_seen(socket)) for socket in sockets]
+            await asyncio.to_thread(_in_thread, seats_hold, user=fan, event=event, seat_ids=[seat_id])
+            delays += await asyncio.gather(*waiting)
+            await asyncio.sleep(0.5)
+        return delays
+    finally:
+        await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
+
+
+
 def seat_watchers(*, sockets: int = 2000, holds: int = 10, workers: int = 2) -> list[Result]:
     from accounts.models import User
-    from bench.bench_seats import _admit, _deliveries, _event_with_seats
+    from bench.bench_seats import _admit, _event_with_seats
     from events.models import Seat
 
     _raise_file_limit()
@@ -344,7 +383,7 @@ def seat_watchers(*, sockets: int = 2000, holds: int = 10, workers: int = 2) -> 
     plan = [(User(pk=user_id), seat_id) for user_id, seat_id in zip(holders, seat_ids, strict=True)]
     tokens = access_tokens(user_ids[:sockets])
     with running_server("uvicorn", workers=workers, extra_env=_SERVER_ENV) as server:
-        delays = sorted(asyncio.run(_deliveries(server.ws_url, event, tokens, plan)))
+        delays = sorted(asyncio.run(_seat_deliveries(server.ws_url, event, tokens, plan)))
     p50, p99 = percentile(delays, 0.5) * 1000, percentile(delays, 0.99) * 1000
     detail = (
         f"{holds} holds one after another through seats_hold, {sockets:,} seat-map sockets (uvicorn "
