@@ -368,7 +368,6 @@ async def _seat_deliveries(ws_url: str, event, tokens: list[str], holds: list[tu
         await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
 
 
-
 def seat_watchers(*, sockets: int = 2000, holds: int = 10, workers: int = 2) -> list[Result]:
     from accounts.models import User
     from bench.bench_seats import _admit, _event_with_seats

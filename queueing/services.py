@@ -434,11 +434,6 @@ def _record_admissions(
             EventQueue.objects.filter(event=event).update(
                 admitted_total=F("admitted_total") + len(entries), last_admission_at=now
             )
-            transaction.on_commit(
-                lambda: notify.notify_admitted(event=event, user_ids=admitted, expires_at=expires_at),
-                robust=True,
-            )
-            transaction.on_commit(lambda: notify.notify_queue_status(event=event), robust=True)
     keys = QueueKeys(event.pk)
     pipe = redis_client().pipeline(transaction=True)
     pipe.hdel(keys.pending, *[str(user_id) for user_id in user_ids])
@@ -449,6 +444,14 @@ def _record_admissions(
         )
         pipe.hincrby(keys.stats, "wait_count", len(entries))
     pipe.execute()
+    if entries:
+        # Told only once the passes are in Redis too: a fan sent to the seat map before that would be
+        # refused there (the pass check asks Redis first).
+        transaction.on_commit(
+            lambda: notify.notify_admitted(event=event, user_ids=admitted, expires_at=expires_at),
+            robust=True,
+        )
+        transaction.on_commit(lambda: notify.notify_queue_status(event=event), robust=True)
     return admitted
 
 

@@ -7,8 +7,12 @@ every idle socket). ``CHANNEL_LAYER_SOCKET_TIMEOUT`` must outlast the pop.
 
 import asyncio
 
+import pytest
 from channels.layers import get_channel_layer
 from django.conf import settings
+
+# Ordered with the other transactional tests, before the browser tests' Playwright event loop.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 IDLE_SECONDS = 11.0  # two blocking pops, and more than redis-py's default 5 s socket timeout
 
