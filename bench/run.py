@@ -9,8 +9,10 @@ process per core unless --workers), every rate limit and throttle on, clients wi
 through one trusted proxy, and the machine's ceiling (a minimal ASGI app, same server) in the same run.
 
 Scenarios (``--only``, comma-separated): ceiling, pages (what a browser asks for: bench/pages.py),
-service-join, http-join, position, memory, admit-ws, idle-ws, seats (bench/bench_seats.py), boxoffice
-(the dashboard and /metrics with --fans queued: bench/bench_boxoffice.py).
+service-join, http-join, position, memory, idle-ws (and its alias admit-ws: queue sockets on the
+uvicorn workers, idle cost, pushes after admission ticks), seats-ws (seat-map watchers), soak-ws
+(sockets held for --soak-seconds), seats (bench/bench_seats.py), boxoffice (the dashboard and /metrics
+with --fans queued: bench/bench_boxoffice.py).
 Everything runs against 127.0.0.1, on a dedicated database and Redis database (bench/common.py), and
 every load loop is bounded in count and in time. Results also go to bench/results/latest.{json,md}.
 """
@@ -42,6 +44,8 @@ SCENARIOS = [
     "admit-ws",
     "idle-ws",
     "boxoffice",
+    "seats-ws",
+    "soak-ws",
     "seats",
 ]
 
@@ -61,7 +65,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--fans", type=int, default=None, help="fans queued for the position test")
     parser.add_argument("--join-users", type=int, default=None, help="distinct fans for the join tests")
     parser.add_argument("--page-fans", type=int, default=None, help="logged-in fans for the page tests")
-    parser.add_argument("--ws-counts", default=None, help="idle WebSocket counts to try, e.g. 5000,10000")
+    parser.add_argument("--ws-counts", default=None, help="queue socket counts to try, e.g. 5000,20000")
+    parser.add_argument("--soak-seconds", type=float, default=None, help="how long soak-ws holds its sockets")
     parser.add_argument("--label", default=None, help="label of the HTTP rows (default: server/workers)")
     parser.add_argument(
         "--drf", action="store_true", help="QUEUE_FAST_PATH=false: serve joins and positions through DRF"
@@ -74,9 +79,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.seconds = args.seconds or (5 if args.quick else 15)
     args.fans = args.fans or (100_000 if args.quick else 1_000_000)
     args.join_users = args.join_users or (20_000 if args.quick else 60_000)
-    args.ws_counts = [
-        int(n) for n in (args.ws_counts or ("1000" if args.quick else "5000,10000,15000")).split(",")
-    ]
+    args.ws_counts = [int(n) for n in (args.ws_counts or ("2000" if args.quick else "20000")).split(",")]
+    args.soak_seconds = args.soak_seconds or (60 if args.quick else 600)
     args.page_fans = args.page_fans or (2_000 if args.quick else 5_000)
     args.label = args.label or (
         f"shipped, {args.workers} workers" if args.server == "turnstile" else args.server
@@ -157,13 +161,18 @@ def run(args: argparse.Namespace) -> list[Result]:
             event=big_event, fans=args.fans, populate_delta=populate_delta, joined_event=joined_event
         )
 
-    if {"admit-ws", "idle-ws"} & set(args.only):
+    if {"admit-ws", "idle-ws", "seats-ws", "soak-ws"} & set(args.only):
         from bench import ws_bench
 
-        if "admit-ws" in args.only:
-            results += ws_bench.admit_and_notify(server_kind=args.server, workers=workers, sockets=50)
-        if "idle-ws" in args.only:
-            results += ws_bench.idle_sockets(counts=args.ws_counts)
+        # Always uvicorn workers: what production runs (one process per core).
+        ws_workers = max(2, workers)
+        if {"admit-ws", "idle-ws"} & set(args.only):
+            for count in args.ws_counts:
+                results += ws_bench.fanout(sockets=count, workers=ws_workers)
+        if "seats-ws" in args.only:
+            results += ws_bench.seat_watchers(sockets=200 if args.quick else 2000, workers=ws_workers)
+        if "soak-ws" in args.only:
+            results += ws_bench.soak(sockets=1000, seconds=args.soak_seconds, workers=ws_workers)
     if "boxoffice" in args.only:
         from bench import bench_boxoffice
 

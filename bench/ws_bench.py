@@ -1,301 +1,445 @@
-"""(d) Admit a batch and deliver ``admitted`` to its connected sockets; (e) idle queue sockets per process.
+"""Live WebSockets at on-sale scale, against uvicorn worker processes (issue 9; docs/performance.md).
 
-The clients are Python (``websockets``): fine for counting sockets and timing messages, not for HTTP
-throughput. Many sockets are spread over a few client processes (file descriptors, one core each).
+- ``fanout`` (scenarios ``idle-ws``/``admit-ws``): N queue sockets spread over the workers; the
+  servers' idle CPU and memory; then admission ticks of 50 run here through the real service
+  (``queue_admit_batch``: Redis pop, PostgreSQL commit, one PUBLISH): the delay from the start of the
+  tick to each socket's ``queue`` frame, and to each admitted fan's ``admitted`` message.
+- ``seat_watchers`` (``seats-ws``): 2,000 seat-map sockets, holds one after another
+  (``seats_hold``), the delay to each socket.
+- ``soak`` (``soak-ws``): 1,000 queue sockets held for 10 minutes with a heartbeat and an admission
+  every 30 s: every close the client did not ask for is counted.
+
+The clients are Python (``websockets``) in separate processes, on the same two cores as the servers,
+PostgreSQL and Redis: their own CPU is part of every delay measured here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import datetime as dt
 import multiprocessing
 import resource
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from bench.common import Result, access_tokens, create_event, ensure_users, log, percentile
+from bench.common import Result, access_tokens, ensure_users, log, percentile
 from bench.servers import running_server
 
-_CONNECT_CONCURRENCY = 100
-_BROADCAST_SECONDS = 5.0
+BATCH = 50
+_CONNECT_CONCURRENCY = 200
+# Protections stay on: one Redis INCR per connection, with a budget that fits one load generator.
+# The server is `python -m ticketing.serve`, as shipped: permessage-deflate off (compressing every
+# ~400-byte frame for every socket was the largest cost of a push) and a 60 s worker health check
+# (with uvicorn's 5 s default, a worker busy with thousands of connecting sockets was killed with all
+# of them). The connection limit stays on, with a budget for one load generator's address.
+_SERVER_ENV = {
+    "WS_CONNECT_LIMIT_ENABLE": "true",
+    "WS_CONNECT_RATE_IP": "1000000/min",
+}
 
 
 def _raise_file_limit() -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    for wanted in (200_000, hard):
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, max(wanted, hard)))
-            return
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def _socket_url(base: str, event_id: int, token: str) -> str:
-    return f"{base}/ws/queue/{event_id}/?token={token}"
+def _in_thread(function, **kwargs):
+    """Run a service in a thread that closes its database connection afterwards."""
+    from django.db import connection
 
-
-# --- (d) admission → admitted messages ------------------------------------------------------------
-
-
-def admit_and_notify(*, server_kind: str, workers: int, sockets: int, rounds: int = 3) -> list[Result]:
-    from accounts.models import User
-    from queueing.services import queue_admit_batch, queue_join
-
-    user_ids = ensure_users(sockets * rounds + 500)
-    event = create_event("admit-ws", admission_batch_size=sockets)
-    fans = [User(pk=user_id) for user_id in user_ids]
-    for fan in fans:  # the batch fans first, then a crowd behind them
-        queue_join(user=fan, event=event)
-    tokens = access_tokens(user_ids[: sockets * rounds])
-    admit_times, last_delivery, all_delivery = [], [], []
-    with running_server(server_kind, workers=workers, extra_env={"DB_CONN_MAX_AGE": "60"}) as server:
-        for round_index in range(rounds):
-            batch_tokens = tokens[round_index * sockets : (round_index + 1) * sockets]
-            admit_seconds, deliveries = asyncio.run(
-                _admit_round(server.ws_url, event, batch_tokens, lambda: queue_admit_batch(event=event))
-            )
-            admit_times.append(admit_seconds)
-            last_delivery.append(max(deliveries))
-            all_delivery.extend(deliveries)
-            log(
-                f"admit round {round_index + 1}: admitted in {admit_seconds * 1000:.0f} ms, "
-                f"all {len(deliveries)} sockets told in {max(deliveries) * 1000:.0f} ms"
-            )
-    worst = max(last_delivery)
-    ordered = sorted(all_delivery)
-    return [
-        Result(
-            f"admit a batch of {sockets} and notify {sockets} sockets [{server_kind}]",
-            "s to last socket",
-            f"{worst:.3f}",
-            target="< 1 s",
-            met=worst < 1 and len(all_delivery) == sockets * rounds,
-            detail=(
-                f"{rounds} rounds: admission service {statistics.median(admit_times) * 1000:.0f} ms "
-                "(median), "
-                f"every socket got `admitted` within {statistics.median(last_delivery) * 1000:.0f} ms "
-                f"(median of rounds; worst {worst * 1000:.0f} ms); per socket p50 "
-                f"{percentile(ordered, 0.5) * 1000:.0f} ms, p99 {percentile(ordered, 0.99) * 1000:.0f} ms; "
-                f"{len(all_delivery)}/{sockets * rounds} delivered"
-            ),
-            extra={"admit_s": admit_times, "last_delivery_s": last_delivery},
-        )
-    ]
-
-
-async def _admit_round(base_url: str, event, tokens: list[str], admit) -> tuple[float, list[float]]:
-    import websockets
-
-    origin = base_url.replace("ws://", "http://")
-    connections = await asyncio.gather(
-        *(websockets.connect(_socket_url(base_url, event.pk, token), origin=origin) for token in tokens)
-    )
     try:
-        for connection in connections:  # the exact status on connect: everybody is in line
-            first = json.loads(await asyncio.wait_for(connection.recv(), 30))
-            assert first["type"] == "status", first
-        started = time.perf_counter()
-        waiters = [asyncio.create_task(_until_admitted(connection, started)) for connection in connections]
-        await asyncio.to_thread(admit)
-        admit_seconds = time.perf_counter() - started
-        deliveries = await asyncio.wait_for(asyncio.gather(*waiters), 30)
-        return admit_seconds, list(deliveries)
+        return function(**kwargs)
     finally:
-        await asyncio.gather(*(connection.close() for connection in connections), return_exceptions=True)
+        connection.close()
 
 
-async def _until_admitted(connection, started: float) -> float:
-    while True:
-        message = json.loads(await connection.recv())
-        if message["type"] == "admitted":
-            return time.perf_counter() - started
+# --- Client processes ---------------------------------------------------------------------------------
 
 
-# --- (e) idle sockets -------------------------------------------------------------------------------
-
-
-@dataclass
-class _Level:
-    sockets: int
-    connected: int = 0
-    failed: int = 0
-    connect_seconds: float = 0.0
-    cpu_percent: float = 0.0
-    rss_mib: float = 0.0
-    pushes_per_socket: list[float] = field(default_factory=list)
-    push_delay_p50: float = 0.0
-    push_delay_p99: float = 0.0
-    alive: int = 0
-
-
-def idle_sockets(*, counts: list[int], client_processes: int = 2, hold_seconds: float = 20) -> list[Result]:
-    """One daphne process; sockets added level by level; at each level the status broadcast runs every
-    5 s (as the beat task does) and we measure the server's CPU and memory and the pushes received."""
-    from bench.positions import big_queue
-    from queueing import notify
-
-    total = max(counts)
-    event, _ = big_queue(fans=total)
-    user_ids = ensure_users(total)
-    tokens = access_tokens(user_ids)
+def _client_process(url: str, tokens: list[str], commands, replies) -> None:
     _raise_file_limit()
-    levels: list[_Level] = []
-    context = multiprocessing.get_context("spawn")
-    with running_server("daphne", extra_env={"DB_CONN_MAX_AGE": "60"}) as server:
-        baseline_rss = server.rss_bytes()
-        commands = [context.Queue() for _ in range(client_processes)]
-        replies = context.Queue()
-        shares = [tokens[index::client_processes] for index in range(client_processes)]
-        workers = [
-            context.Process(
-                target=_client_process,
-                args=(server.ws_url, event.pk, shares[i], commands[i], replies),
-                daemon=True,
-            )
-            for i in range(client_processes)
-        ]
-        for worker in workers:
-            worker.start()
-        try:
-            for count in counts:
-                level = _Level(sockets=count)
-                started = time.monotonic()
-                for index, queue in enumerate(commands):
-                    queue.put(("connect", len(range(index, count, client_processes))))
-                for _ in workers:
-                    connected, failed = replies.get(timeout=900)
-                    level.connected += connected
-                    level.failed += failed
-                level.connect_seconds = time.monotonic() - started
-                log(f"{level.connected:,} sockets up ({level.failed} failed) in {level.connect_seconds:.0f}s")
-                time.sleep(2)
-                cpu_before, wall_before = server.cpu_seconds(), time.monotonic()
-                broadcasts = []
-                deadline = time.monotonic() + hold_seconds
-                while time.monotonic() < deadline:  # bounded: hold_seconds / 5 broadcasts
-                    broadcasts.append(time.time())
-                    notify.notify_queue_status(event=event)
-                    time.sleep(_BROADCAST_SECONDS)
-                level.cpu_percent = (
-                    (server.cpu_seconds() - cpu_before) / (time.monotonic() - wall_before) * 100
-                )
-                level.rss_mib = server.rss_bytes() / 2**20
-                for queue in commands:
-                    queue.put(("report", broadcasts))
-                delays: list[float] = []
-                for _ in workers:
-                    alive, pushes, worker_delays = replies.get(timeout=120)
-                    level.alive += alive
-                    level.pushes_per_socket.extend(pushes)
-                    delays.extend(worker_delays)
-                delays.sort()
-                level.push_delay_p50 = percentile(delays, 0.5)
-                level.push_delay_p99 = percentile(delays, 0.99)
-                levels.append(level)
-                log(
-                    f"{count:,} sockets: daphne CPU {level.cpu_percent:.0f}%, RSS {level.rss_mib:.0f} MiB, "
-                    f"{len(broadcasts)} broadcasts, "
-                    f"pushes/socket min {min(level.pushes_per_socket, default=0)}, "
-                    f"delay p50 {level.push_delay_p50:.2f}s p99 {level.push_delay_p99:.2f}s"
-                )
-        finally:
-            for queue in commands:
-                queue.put(("stop", None))
-            for worker in workers:
-                worker.join(30)
-                if worker.is_alive():
-                    worker.terminate()
-    results = []
-    for level in levels:
-        expected = max(1, round(hold_seconds / _BROADCAST_SECONDS))
-        flowing = sum(1 for pushes in level.pushes_per_socket if pushes >= expected) / max(1, level.alive)
-        per_socket_kib = (level.rss_mib * 2**20 - baseline_rss) / max(1, level.alive) / 1024
-        results.append(
-            Result(
-                f"idle queue sockets on one daphne process: {level.sockets:,}",
-                "connected",
-                f"{level.alive:,}",
-                target="status pushes every 5 s keep flowing",
-                met=level.alive == level.sockets and flowing >= 0.99,
-                detail=(
-                    f"connected in {level.connect_seconds:.0f}s ({level.failed} failed); while idle with a "
-                    f"broadcast every 5 s: daphne CPU {level.cpu_percent:.0f}% of one core, RSS "
-                    f"{level.rss_mib:,.0f} MiB (~{per_socket_kib:.0f} KiB/socket); {flowing * 100:.1f}% of "
-                    f"sockets got every push, push delay p50 {level.push_delay_p50:.2f}s, "
-                    f"p99 {level.push_delay_p99:.2f}s"
-                ),
-                extra={
-                    "cpu_percent": level.cpu_percent,
-                    "rss_mib": level.rss_mib,
-                    "flowing": flowing,
-                    "connect_seconds": level.connect_seconds,
-                },
-            )
-        )
-    return results
+    asyncio.run(_client_main(url, tokens, commands, replies))
 
 
-def _client_process(base_url: str, event_id: int, tokens: list[str], commands, replies) -> None:
-    _raise_file_limit()
-    asyncio.run(_client_main(base_url, event_id, tokens, commands, replies))
-
-
-async def _client_main(base_url: str, event_id: int, tokens: list[str], commands, replies) -> None:
+async def _client_main(url: str, tokens: list[str], commands, replies) -> None:
+    """Holds sockets; records when each frame kind arrives; answers ``report`` for a time window."""
     import websockets
 
-    origin = base_url.replace("ws://", "http://")
     sockets: list = []
-    received: dict[int, list[float]] = {}
+    arrivals: list[list[tuple[float, str]]] = []
+    unexpected_closes: dict[int, int] = {}
     readers: list[asyncio.Task] = []
     limit = asyncio.Semaphore(_CONNECT_CONCURRENCY)
+    stopping = False
 
     async def open_one(index: int) -> bool:
         async with limit:
             try:
+                # Like a browser: answers the server's pings, sends none of its own.
                 connection = await websockets.connect(
-                    _socket_url(base_url, event_id, tokens[index]), origin=origin, open_timeout=60
+                    f"{url}?token={tokens[index]}", open_timeout=120, ping_interval=None
                 )
-                first = json.loads(await asyncio.wait_for(connection.recv(), 60))
+                first = await asyncio.wait_for(connection.recv(), 120)
             except Exception:  # noqa: BLE001 - counted as a failed connection
                 return False
-        if first.get("type") != "status":
+        if '"exact":true' not in first.replace(" ", "") and '"snapshot"' not in first:
             await connection.close()
             return False
+        slot = len(sockets)
         sockets.append(connection)
-        received[index] = []
-        readers.append(asyncio.create_task(read(index, connection)))
+        arrivals.append([])
+        readers.append(asyncio.create_task(read(slot, connection)))
         return True
 
-    async def read(index: int, connection) -> None:
-        with contextlib.suppress(Exception):
+    async def read(slot: int, connection) -> None:
+        record = arrivals[slot].append
+        try:
             async for raw in connection:
-                if '"status"' in raw:
-                    received[index].append(time.time())
+                now = time.time()
+                if raw.startswith('{"type":"queue"'):
+                    record((now, "queue"))
+                    sent = raw.rfind('"sentAt":"')
+                    if sent > 0:  # also from the moment the frame was published
+                        published = dt.datetime.fromisoformat(raw[sent + 10 : raw.index('"', sent + 10)])
+                        record((now, f"published:{now - published.timestamp():.4f}"))
+                elif '"admitted"' in raw[:20]:
+                    record((now, "admitted"))
+        except Exception:  # noqa: BLE001, S110 - the close code is read below
+            pass
+        if not stopping:
+            code = connection.close_code or 1006
+            unexpected_closes[code] = unexpected_closes.get(code, 0) + 1
 
     loop = asyncio.get_running_loop()
     while True:
         command, argument = await loop.run_in_executor(None, commands.get)
         if command == "connect":
-            start = len(sockets)
-            outcomes = await asyncio.gather(*(open_one(index) for index in range(start, argument)))
+            outcomes = await asyncio.gather(*(open_one(i) for i in range(len(sockets), argument)))
             replies.put((sum(outcomes), len(outcomes) - sum(outcomes)))
         elif command == "report":
-            broadcasts: list[float] = argument
-            window_start = broadcasts[0] - 0.01
-            pushes, delays = [], []
-            for times in received.values():
-                in_window = [moment for moment in times if moment >= window_start]
-                pushes.append(len(in_window))
-                for sent in broadcasts:
-                    after = [
-                        moment - sent for moment in in_window if sent <= moment < sent + _BROADCAST_SECONDS
-                    ]
-                    if after:
-                        delays.append(min(after))
+            start, end = argument
+            first_frame, first_admitted, from_publish = [], [], []
+            for times in arrivals:
+                frames = [t - start for t, kind in times if kind == "queue" and start <= t < end]
+                from_publish += [
+                    float(kind[10:])
+                    for t, kind in times
+                    if kind.startswith("published:") and start <= t < end
+                ]
+                admitted = [t - start for t, kind in times if kind == "admitted" and start <= t < end]
+                first_frame.append(min(frames) if frames else None)
+                if admitted:
+                    first_admitted.append(min(admitted))
             alive = sum(1 for connection in sockets if connection.state.name == "OPEN")
-            replies.put((alive, pushes, delays))
+            replies.put((first_frame, first_admitted, alive, dict(unexpected_closes), from_publish))
         else:
             break
+    stopping = True
+    await asyncio.gather(*(connection.close() for connection in sockets), return_exceptions=True)
     for task in readers:
         task.cancel()
-    await asyncio.gather(*(connection.close() for connection in sockets), return_exceptions=True)
+
+
+@dataclass
+class _Clients:
+    commands: list
+    replies: object
+    processes: list
+
+    def connect(self, counts: list[int]) -> tuple[int, int]:
+        for queue, count in zip(self.commands, counts, strict=True):
+            queue.put(("connect", count))
+        connected = failed = 0
+        for _ in self.processes:
+            ok, bad = self.replies.get(timeout=1800)  # type: ignore[attr-defined]
+            connected, failed = connected + ok, failed + bad
+        return connected, failed
+
+    def report(self, start: float, end: float):
+        for queue in self.commands:
+            queue.put(("report", (start, end)))
+        frames, admitted, alive, closes = [], [], 0, {}
+        self.from_publish = []
+        for _ in self.processes:
+            f, a, live, c, p = self.replies.get(timeout=300)  # type: ignore[attr-defined]
+            self.from_publish += p
+            frames += f
+            admitted += a
+            alive += live
+            for code, count in c.items():
+                closes[code] = closes.get(code, 0) + count
+        return frames, admitted, alive, closes
+
+    def stop(self) -> None:
+        for queue in self.commands:
+            queue.put(("stop", None))
+        for process in self.processes:
+            process.join(60)
+            if process.is_alive():
+                process.terminate()
+
+
+def _start_clients(url: str, tokens: list[str], processes: int) -> _Clients:
+    context = multiprocessing.get_context("spawn")
+    commands = [context.Queue() for _ in range(processes)]
+    replies = context.Queue()
+    workers = [
+        context.Process(
+            target=_client_process, args=(url, tokens[i::processes], commands[i], replies), daemon=True
+        )
+        for i in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    return _Clients(commands, replies, workers)
+
+
+# --- Fan-out: idle sockets, status pushes and admissions -------------------------------------------------
+
+
+def fanout(*, sockets: int, workers: int = 2, rounds: int = 3, idle_seconds: float = 20) -> list[Result]:
+    from bench.positions import big_queue
+    from queueing.services import queue_admit_batch
+
+    _raise_file_limit()
+    fans = sockets + rounds * BATCH + 100
+    event, _ = big_queue(fans=fans)
+    user_ids = ensure_users(fans)  # big_queue gave them sequences 1..fans in this order
+    tokens = access_tokens(user_ids[:sockets])
+    client_processes = max(1, min(4, -(-sockets // 8000)))
+    with running_server("uvicorn", workers=workers, extra_env=_SERVER_ENV) as server:
+        baseline_rss = server.rss_bytes()
+        pids_at_start = set(server.pids())
+        clients = _start_clients(f"{server.ws_url}/ws/queue/{event.pk}/", tokens, client_processes)
+        try:
+            started = time.monotonic()
+            share = [len(tokens[i::client_processes]) for i in range(client_processes)]
+            connected, failed = clients.connect(share)
+            connect_seconds = time.monotonic() - started
+            log(f"{connected:,} queue sockets up ({failed} failed) in {connect_seconds:.0f}s")
+            time.sleep(3)
+            cpu_before, wall_before = server.cpu_seconds(), time.monotonic()
+            time.sleep(idle_seconds)
+            idle_cpu = (server.cpu_seconds() - cpu_before) / (time.monotonic() - wall_before) * 100
+            rss = server.rss_bytes()
+            per_socket_kib = (rss - baseline_rss) / max(1, connected) / 1024
+            _, _, alive_idle, closes_idle = clients.report(0, 0)
+            log(
+                f"idle: server CPU {idle_cpu:.1f}% of one core, RSS {rss / 2**20:.0f} MiB; "
+                f"{alive_idle:,} open, closes {closes_idle}, "
+                f"server processes replaced {len(pids_at_start - set(server.pids()))}"
+            )
+
+            frame_delays: list[float] = []
+            publish_delays: list[float] = []
+            admit_seconds: list[float] = []
+            admitted_delays: list[float] = []
+            missed = 0
+            tick_cpu = []
+            for round_index in range(rounds):
+                tick_start = time.time()
+                cpu_before = server.cpu_seconds()
+                admitted = _in_thread(queue_admit_batch, event=event, size=BATCH)
+                admit_seconds.append(time.time() - tick_start)
+                assert len(admitted) == BATCH, admitted
+                time.sleep(8)
+                tick_cpu.append(server.cpu_seconds() - cpu_before)
+                frames, admitted_times, alive, closes = clients.report(tick_start, tick_start + 8)
+                publish_delays += clients.from_publish
+                got = [delay for delay in frames if delay is not None]
+                missed += len(frames) - len(got)
+                frame_delays += got
+                admitted_delays += admitted_times
+                log(
+                    f"tick {round_index + 1}: {len(got):,}/{len(frames):,} sockets got the frame, "
+                    f"p99 {percentile(sorted(got), 0.99) * 1000:.0f} ms; {len(admitted_times)} admitted, "
+                    f"max {max(admitted_times, default=0) * 1000:.0f} ms; alive {alive:,}, closes {closes}"
+                )
+            _, _, alive, closes = clients.report(0, 0)
+            restarted = len(pids_at_start - set(server.pids()))
+        finally:
+            clients.stop()
+    frame_delays.sort()
+    admitted_delays.sort()
+    publish_delays.sort()
+    frame_max = frame_delays[-1] if frame_delays else float("nan")
+    publish_p50 = percentile(publish_delays, 0.5) if publish_delays else float("nan")
+    publish_p99 = percentile(publish_delays, 0.99) if publish_delays else float("nan")
+    frame_p99 = percentile(frame_delays, 0.99) if frame_delays else float("inf")
+    admitted_p99 = percentile(admitted_delays, 0.99) if admitted_delays else float("inf")
+    where = f"uvicorn x{workers}, {client_processes} client processes"
+    return [
+        Result(
+            f"idle queue sockets held, {sockets:,} [{where}]",
+            "connected / RSS per socket",
+            f"{connected:,} / {per_socket_kib:.0f} KiB",
+            target=f"≥ {sockets:,}, ≤ 30 KiB",
+            met=connected >= sockets and per_socket_kib <= 30,
+            detail=(
+                f"{failed} failed, connected in {connect_seconds:.0f}s; server RSS "
+                f"{rss / 2**20:,.0f} MiB for all workers (baseline {baseline_rss / 2**20:.0f} MiB)"
+            ),
+        ),
+        Result(
+            f"idle server CPU, {connected:,} sockets (no tick)",
+            "% of one core",
+            f"{idle_cpu:.1f}",
+            target="≤ 10%",
+            met=idle_cpu <= 10,
+            detail=f"over {idle_seconds:.0f}s; per admission tick the servers spent "
+            f"{statistics.median(tick_cpu):.2f} CPU-s (median of {rounds})",
+        ),
+        Result(
+            f"queue frame after an admission tick, {connected:,} sockets",
+            "p99 s / missed",
+            f"{frame_p99:.2f} / {missed}",
+            target="p99 ≤ 1 s, 0 missed",
+            met=frame_p99 <= 1 and missed == 0,
+            detail=(
+                f"{rounds} ticks of {BATCH} through queue_admit_batch, timed from the start of the "
+                f"tick: p50 {percentile(frame_delays, 0.5):.2f}s, p99 {frame_p99:.2f}s, "
+                f"max {frame_max:.2f}s; {len(frame_delays):,} frames. The service took "
+                f"{statistics.median(admit_seconds):.2f}s (median; PostgreSQL commit on this shared "
+                f"machine); from the frame's PUBLISH to the socket: p50 {publish_p50:.2f}s, "
+                f"p99 {publish_p99:.2f}s"
+            ),
+        ),
+        Result(
+            f"`admitted` to a batch of {BATCH} among {connected:,} sockets",
+            "p99 ms",
+            f"{admitted_p99 * 1000:.0f}",
+            target="≤ 500 ms",
+            met=admitted_p99 <= 0.5 and len(admitted_delays) == BATCH * rounds,
+            detail=(
+                f"{len(admitted_delays)}/{BATCH * rounds} delivered, p50 "
+                f"{percentile(admitted_delays, 0.5) * 1000:.0f} ms; sockets still open at the end "
+                f"{alive:,}, unexpected closes {closes or 0}, server processes replaced {restarted}"
+            ),
+        ),
+    ]
+
+
+# --- Seat map watchers ---------------------------------------------------------------------------------
+
+
+async def _seat_deliveries(ws_url: str, event, tokens: list[str], holds: list[tuple]) -> list[float]:
+    """Open the watchers (a few hundred at a time), then hold seats one by one: delay to each socket."""
+    import websockets
+
+    from bookings.services import seats_hold
+
+    limit = asyncio.Semaphore(_CONNECT_CONCURRENCY)
+
+    async def open_one(token: str):
+        async with limit:
+            socket = await websockets.connect(
+                f"{ws_url}/ws/events/{event.pk}/seats/?token={token}", open_timeout=120, ping_interval=None
+            )
+            assert '"snapshot"' in await asyncio.wait_for(socket.recv(), 120)
+            return socket
+
+    sockets = await asyncio.gather(*(open_one(token) for token in tokens))
+    try:
+        delays: list[float] = []
+        for fan, seat_id in holds:
+            started = time.monotonic()
+            needle = f"[{seat_id},"
+
+            async def until_seen(socket, needle=needle, started=started) -> float:
+                while True:
+                    message = await asyncio.wait_for(socket.recv(), 30)
+                    if message.startswith('{"type":"seats"') and needle in message:
+                        return time.monotonic() - started
+
+            waiting = [asyncio.ensure_future(until_seen(socket)) for socket in sockets]
+            await asyncio.to_thread(_in_thread, seats_hold, user=fan, event=event, seat_ids=[seat_id])
+            delays += await asyncio.gather(*waiting)
+            await asyncio.sleep(0.5)
+        return delays
+    finally:
+        await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
+
+
+def seat_watchers(*, sockets: int = 2000, holds: int = 10, workers: int = 2) -> list[Result]:
+    from accounts.models import User
+    from bench.bench_seats import _admit, _event_with_seats
+    from events.models import Seat
+
+    _raise_file_limit()
+    event = _event_with_seats("seat-watchers", 2000)
+    user_ids = ensure_users(max(sockets, holds))
+    holders = user_ids[:holds]
+    _admit(event, holders)
+    seat_ids = list(Seat.objects.filter(event=event).order_by("pk").values_list("pk", flat=True)[:holds])
+    plan = [(User(pk=user_id), seat_id) for user_id, seat_id in zip(holders, seat_ids, strict=True)]
+    tokens = access_tokens(user_ids[:sockets])
+    with running_server("uvicorn", workers=workers, extra_env=_SERVER_ENV) as server:
+        delays = sorted(asyncio.run(_seat_deliveries(server.ws_url, event, tokens, plan)))
+    p50, p99 = percentile(delays, 0.5) * 1000, percentile(delays, 0.99) * 1000
+    detail = (
+        f"{holds} holds one after another through seats_hold, {sockets:,} seat-map sockets (uvicorn "
+        f"x{workers}; the client is this benchmark process): {len(delays):,} deliveries, p50 {p50:.0f} ms, "
+        f"p99 {p99:.0f} ms, max {delays[-1] * 1000:.0f} ms from the start of the hold"
+    )
+    log(detail)
+    return [
+        Result(
+            f"a seat hold shown to {sockets:,} seat-map watchers",
+            "p99 ms",
+            f"{p99:.0f}",
+            target="≤ 500 ms",
+            met=p99 <= 500 and len(delays) == sockets * holds,
+            detail=detail,
+        )
+    ]
+
+
+# --- Soak ------------------------------------------------------------------------------------------
+
+
+def soak(*, sockets: int = 1000, seconds: float = 600, workers: int = 2, every: float = 30) -> list[Result]:
+    from bench.positions import big_queue
+    from queueing import notify
+    from queueing.services import queue_admit_batch
+
+    _raise_file_limit()
+    ticks = int(seconds // every) + 1
+    fans = sockets + ticks * 5 + 100
+    event, _ = big_queue(fans=fans)
+    tokens = access_tokens(ensure_users(fans)[:sockets])
+    with running_server("uvicorn", workers=workers, extra_env=_SERVER_ENV) as server:
+        clients = _start_clients(f"{server.ws_url}/ws/queue/{event.pk}/", tokens, 1)
+        try:
+            connected, failed = clients.connect([sockets])
+            log(f"soak: {connected:,} sockets up ({failed} failed); holding them for {seconds:.0f}s")
+            start = time.time()
+            deadline = time.monotonic() + seconds
+            done = 0
+            while time.monotonic() < deadline:
+                _in_thread(notify.notify_queue_status, event=event, reason="heartbeat")
+                _in_thread(queue_admit_batch, event=event, size=5)
+                done += 1
+                time.sleep(min(every, max(0.0, deadline - time.monotonic())))
+            frames, _, alive, closes = clients.report(start, time.time() + 1)
+        finally:
+            clients.stop()
+    unexpected = sum(closes.values())
+    detail = (
+        f"{connected:,} sockets ({failed} failed) on uvicorn x{workers} for {seconds:.0f}s, a heartbeat "
+        f"and an admission of 5 every {every:.0f}s ({done} of each): {alive:,} still open, unexpected closes "
+        f"{closes or 0}; every socket got a frame: {all(f is not None for f in frames)}"
+    )
+    log(detail)
+    return [
+        Result(
+            f"soak: {sockets:,} queue sockets for {seconds / 60:.0f} min",
+            "closes the client did not ask for",
+            str(unexpected),
+            target="0",
+            met=unexpected == 0 and alive == sockets,
+            detail=detail,
+        )
+    ]

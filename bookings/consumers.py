@@ -18,35 +18,36 @@ Server → client (JSON):
   that reconnects resynchronises from it.
 - ``{"type": "seats", "eventId", "changes": [[seat_id, status], ...]}`` — ``status`` is ``held``,
   ``available`` or ``sold`` as every fan sees it (never ``held_by_me``: the page knows its own holds).
-  Changes arriving within ``BATCH_SECONDS`` of the last message are merged into one (the last state of a
-  seat wins), so a burst of holds costs each socket a few frames, not one per hold.
+  Changes arriving within ``bookings.notify.BATCH_SECONDS`` are merged into one frame per server process
+  (the last state of a seat wins) and that one frame is written to every seat map of the event.
 - ``{"type": "error", "code": "unknown_action"}`` — for anything the client sends (nothing is expected).
 
-Cost: one database read on connect (the snapshot); the changes come from the event group
-``seats_event_<event_id>`` (``bookings.notify``), one group message per committed change set, forwarded
-without touching the database.
+Cost: one database read on connect (the snapshot); changes come from the process's one subscription
+to ``seats:<event_id>`` (``bookings.notify``, ``core.realtime``), forwarded without touching the database.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from bookings.notify import seats_event_group
+from bookings.notify import BATCH_SECONDS, seats_topic
 from bookings.selectors import seat_states_for_event
 from core.urls import is_id
-from core.websocket import CLOSE_UNAUTHENTICATED, CLOSE_UNKNOWN_EVENT, websocket_user
+from core.websocket import (
+    CLOSE_TOO_MANY_CONNECTIONS,
+    CLOSE_UNAUTHENTICATED,
+    CLOSE_UNKNOWN_EVENT,
+    LiveJsonWebsocketConsumer,
+    connection_allowed,
+    websocket_user,
+)
 from events.models import Event
 from events.selectors import event_get_public
 
 __all__ = ["BATCH_SECONDS", "CLOSE_UNAUTHENTICATED", "CLOSE_UNKNOWN_EVENT", "SeatMapConsumer"]
-
-# A change that follows the previous message by less than this waits for the end of the window.
-BATCH_SECONDS = 0.1
 
 
 def _event_or_none(raw_event_id: str) -> Event | None:
@@ -59,15 +60,13 @@ def _snapshot(*, event: Event, user) -> list[list[Any]]:
     return [[seat_id, status] for seat_id, status in seat_states_for_event(event=event, user=user).items()]
 
 
-class SeatMapConsumer(AsyncJsonWebsocketConsumer):
+class SeatMapConsumer(LiveJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.event: Event | None = None
-        self.group: str | None = None
-        self.pending_changes: dict[int, str] = {}
-        self.flush_task: asyncio.Task | None = None
-        self.last_sent = 0.0
-
         await self.accept()
+        if not await connection_allowed(self.scope):
+            await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
+            return
         user = await websocket_user(self.scope)
         if user is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -78,47 +77,20 @@ class SeatMapConsumer(AsyncJsonWebsocketConsumer):
         if event is None:
             await self.close(code=CLOSE_UNKNOWN_EVENT)
             return
-        self.event = event
-        # Join before reading, so a change committed in between arrives after the snapshot, not lost.
-        self.group = seats_event_group(event.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        states = await database_sync_to_async(_snapshot)(event=event, user=user)
-        await self.send_json({"type": "snapshot", "eventId": event.pk, "states": states})
+        self.event, self.user = event, user
+        # Subscribe before reading, so a change committed in between arrives after the snapshot, not lost.
+        await self.join_topic(seats_topic(event.pk))
+        await self.send_snapshot()
 
-    async def disconnect(self, code: int) -> None:
-        if self.flush_task is not None:
-            self.flush_task.cancel()
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+    async def send_snapshot(self) -> None:
+        if self.event is None:
+            return
+        states = await database_sync_to_async(_snapshot)(event=self.event, user=self.user)
+        await self.send_json({"type": "snapshot", "eventId": self.event.pk, "states": states})
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
         await self.send_json({"type": "error", "code": "unknown_action"})
 
-    # --- Channel-layer messages (see bookings.notify) ---------------------------------------------
-
-    async def seats_changed(self, message: dict[str, Any]) -> None:
-        if self.event is None:
-            return
-        for seat_id, status in message["changes"]:
-            self.pending_changes[int(seat_id)] = str(status)
-        if self.flush_task is None:
-            self.flush_task = asyncio.create_task(self._flush())
-
-    async def _flush(self) -> None:
-        try:
-            wait = self.last_sent + BATCH_SECONDS - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            changes, self.pending_changes = self.pending_changes, {}
-            self.last_sent = time.monotonic()
-            await self.send_json(
-                {
-                    "type": "seats",
-                    "eventId": self.event.pk if self.event else None,
-                    "changes": [[seat_id, status] for seat_id, status in sorted(changes.items())],
-                }
-            )
-        finally:
-            self.flush_task = None
-        if self.pending_changes:  # arrived while this message was being sent
-            self.flush_task = asyncio.create_task(self._flush())
+    def live_resync(self) -> None:
+        # Changes published while the hub was away from Redis are lost: start again from a snapshot.
+        asyncio.get_running_loop().create_task(self.send_snapshot())

@@ -1,9 +1,13 @@
-"""Live seat availability over the channel layer, sent after commit.
+"""Live seat availability over Redis pub/sub (``core.realtime``), sent after commit.
 
-Group ``seats_event_<event_id>`` (every open seat map of the event) receives one message per committed
-change set::
+Topic ``seats:<event_id>`` (every open seat map of the event, one subscription per server process)
+receives one frame per committed change set::
 
-    {"type": "seats.changed", "eventId": 7, "changes": [[101, "held"], [102, "available"], [103, "sold"]]}
+    {"type": "seats", "eventId": 7, "changes": [[101, "held"], [102, "available"], [103, "sold"]]}
+
+Each process merges the frames arriving within ``BATCH_SECONDS`` into one (the last state of a seat
+wins) and writes that one encoded frame to all its seat-map sockets: a burst of holds costs each socket
+a few frames, and the server one encoding per burst, not one per socket.
 
 Statuses are the ones *other* fans see: ``held``, ``available``, ``sold`` (a consumer that knows its user
 may show ``held_by_me`` from its own reads). Large change sets (the expiry sweeps) are split into messages
@@ -19,10 +23,12 @@ from typing import Any, Literal
 
 from django.db import transaction
 
-from core.realtime import group_send_many
+from core.realtime import publish_many, register_merger
 
-SEATS_CHANGED_MESSAGE = "seats.changed"
+SEATS_FRAME = "seats"
+SEATS_MERGE = "seats"
 MAX_CHANGES_PER_MESSAGE = 500
+BATCH_SECONDS = 0.1
 
 SeatState = Literal["held", "available", "sold"]
 HELD: SeatState = "held"
@@ -30,15 +36,15 @@ AVAILABLE: SeatState = "available"
 SOLD: SeatState = "sold"
 
 
-def seats_event_group(event_id: int) -> str:
-    return f"seats_event_{event_id}"
+def seats_topic(event_id: int) -> str:
+    return f"seats:{event_id}"
 
 
 def seats_changed_messages(event_id: int, changes: Sequence[tuple[int, str]]) -> list[dict[str, Any]]:
     ordered = sorted(dict(changes).items())  # one state per seat (the last one wins), by seat id
     return [
         {
-            "type": SEATS_CHANGED_MESSAGE,
+            "type": SEATS_FRAME,
             "eventId": event_id,
             "changes": [
                 [seat_id, state] for seat_id, state in ordered[start : start + MAX_CHANGES_PER_MESSAGE]
@@ -48,10 +54,24 @@ def seats_changed_messages(event_id: int, changes: Sequence[tuple[int, str]]) ->
     ]
 
 
+def merge_seat_frames(frames: list[dict[str, Any]]) -> dict[str, Any]:
+    """Frames of one window as one: the last state of each seat wins, seats in id order."""
+    states: dict[int, str] = {}
+    for frame in frames:
+        for seat_id, state in frame["changes"]:
+            states[int(seat_id)] = str(state)
+    return {**frames[-1], "changes": [[seat_id, state] for seat_id, state in sorted(states.items())]}
+
+
+register_merger(SEATS_MERGE, merge_seat_frames, window_seconds=BATCH_SECONDS)
+
+
 def notify_seats_changed(event_id: int, changes: Sequence[tuple[int, str]]) -> None:
-    """Send the changes of one event to its group now (one group_send for up to 500 seats)."""
-    group = seats_event_group(event_id)
-    group_send_many((group, message) for message in seats_changed_messages(event_id, changes))
+    """Publish the changes of one event now (one message per 500 seats, one round trip)."""
+    topic = seats_topic(event_id)
+    publish_many(
+        (topic, {"frame": frame, "merge": SEATS_MERGE}) for frame in seats_changed_messages(event_id, changes)
+    )
 
 
 def notify_seats_changed_on_commit(event_id: int, changes: Iterable[tuple[int, str]]) -> None:

@@ -1,7 +1,7 @@
 """The fan joins the queue, watches the place move and lands on the seat map when admitted.
 
 The admissions run here, in the test process, on the same database and Redis as the live server;
-their messages cross the Redis channel layer to the server's sockets, as in production.
+their messages cross Redis pub/sub to the server's sockets, as in production.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -44,8 +44,8 @@ def demo_event() -> Event:
 
 
 def _run_outside_playwright(function, **kwargs):
-    # Playwright's sync API keeps an event loop running in this thread, and sending channel-layer
-    # messages (after the admission commits) needs a thread without one.
+    # Playwright's sync API keeps an event loop running in this thread; the services' database work
+    # (and the messages published after commit) belong in a thread without one.
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(in_thread(function), **kwargs).result(timeout=10)
 
@@ -72,6 +72,25 @@ def test_fan_joins_sees_the_place_move_and_lands_on_the_seat_map_when_admitted(p
 
     _run_outside_playwright(queue_admit_batch, event=demo_event, size=2)
     journey.expect_seat_map(page, event_slug=DEMO_EVENT_SLUG, timeout=3000)
+
+
+def test_the_open_queue_page_moves_across_two_admission_ticks_without_a_reload(page: Page, demo_event):
+    _fans_ahead(demo_event, 4)
+    journey.log_in(page, email=FAN_EMAIL, password=FAN_PASSWORD)
+    journey.open_event(page, event_name=DEMO_EVENT_NAME)
+    journey.join_queue(page)
+    journey.expect_place_in_line(page, 5)
+    journey.expect_queue_updates(page, mode="live")
+    page.evaluate("window.stillTheSamePage = true")  # gone if the page reloads
+
+    for tick, place in ((1, 3), (2, 1)):  # two ticks of two fans each
+        _run_outside_playwright(queue_admit_batch, event=demo_event, size=2, tick=tick)
+        # Pushed over the socket and derived by the page: well before the 5-second poll.
+        journey.expect_place_in_line(page, place, timeout=3000)
+        expect(page.locator('[data-queue-field="usersAhead"]')).to_have_text(str(place - 1))
+
+    assert page.evaluate("window.stillTheSamePage") is True
+    journey.expect_queue_updates(page, mode="live")
 
 
 def test_with_websockets_blocked_the_place_still_updates_by_polling(page: Page, demo_event):

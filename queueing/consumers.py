@@ -13,11 +13,17 @@ The socket is always accepted first, so that a refusal reaches the client as a c
 Server → client (JSON):
 
 - ``{"type": "status", "eventId", "status", "position", "usersAhead", "queueSize", "estimatedWaitTime",
-  "progress", "isPaused", "exact"}`` — ``status`` is ``prequeue`` / ``waiting`` / ``admitted`` /
-  ``expired``; ``position`` is 1-based (``null`` outside ``waiting``), ``estimatedWaitTime`` in seconds,
-  ``progress`` 0-100. ``exact`` is true when read from Redis (on connect, on ``refresh``), false when
-  estimated from the event's broadcast (every few seconds). ``admitted`` adds ``expiresAt`` and
-  ``redirectUrl``.
+  "progress", "isPaused", "exact": true, "sequence", "headSequence"}`` — the exact reading, on connect
+  and on ``refresh``. ``status`` is ``prequeue`` / ``waiting`` / ``admitted`` / ``expired``;
+  ``position`` is 1-based (``null`` outside ``waiting``), ``estimatedWaitTime`` in seconds, ``progress``
+  0-100; ``sequence`` is the fan's place in the join order and ``headSequence`` the last sequence
+  admitted when it was read; ``startPosition`` the first place (the progress bar's start).
+  ``admitted`` adds ``expiresAt`` and ``redirectUrl``.
+- ``{"type": "queue", ...}`` — the event's frame (``queueing.notify``), the same bytes for every socket,
+  sent when the queue moves (admissions, leaves, pause/resume) and as a slow heartbeat. The client
+  derives its place: ``position - (frame.headSequence - headSequence) - (leavers between)``, and counts
+  the wait down itself. A pre-queued client that sees ``prequeueSize`` 0 (the opening lottery ran)
+  sends ``refresh`` after a random 0-3 s to learn the place it drew.
 - ``{"type": "admitted", "eventId", "expiresAt", "redirectUrl"}`` — at once when the fan's batch is let
   in: go to ``redirectUrl`` (the seat map).
 - ``{"type": "expired", "eventId"}`` — the admission pass ran out.
@@ -25,13 +31,13 @@ Server → client (JSON):
   elsewhere, then send ``refresh``).
 - ``{"type": "error", "code"}`` — ``unknown_action`` or ``refresh_too_often`` (with ``retryAfter``).
 
-Client → server: ``{"action": "refresh"}`` — recompute the exact place now (a few per 10 s).
+Client → server: ``{"action": "refresh"}`` — recompute the exact place now (a few per 10 s). More
+than ``WS_CLIENT_RATE`` messages close the socket (1008); a client too slow to read is closed with
+1013 and too many connections from one address with 4429 (``core.websocket``).
 
-Cost: positions between exact reads come from the event group's ``queue.status`` broadcast — one per
-event, not per socket. The consumer keeps the exact place and the queue head seen at the last exact
-read; everybody admitted since then was ahead of the fan, so the place moves up by the head's advance.
-Fans leaving from ahead are only seen at the next exact read (the estimate errs on the long side).
-Consumers read through the selectors and never write.
+Cost: one Redis read on connect and per refresh; nothing per socket when the queue moves, beyond
+writing the process's one encoded frame (``core.realtime``). Consumers read through the selectors and
+never write.
 """
 
 from __future__ import annotations
@@ -45,21 +51,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from core.realtime import encode
 from core.urls import is_id
-from core.websocket import CLOSE_UNAUTHENTICATED, CLOSE_UNKNOWN_EVENT, websocket_user
+from core.websocket import (
+    CLOSE_TOO_MANY_CONNECTIONS,
+    CLOSE_UNAUTHENTICATED,
+    CLOSE_UNKNOWN_EVENT,
+    LiveJsonWebsocketConsumer,
+    connection_allowed,
+    websocket_user,
+)
 from events.models import Event
 from queueing import selectors
 from queueing.exceptions import EventNotFound
-from queueing.notify import admitted_redirect_url, queue_event_group, queue_user_group
+from queueing.notify import admitted_redirect_url, queue_topic
 from queueing.presenters import progress_percent, progress_session_key, status_message
 from queueing.selectors import QueueState, QueueStatus
 
 REFRESH_WINDOW_SECONDS = 10.0
 REFRESHES_PER_WINDOW = 5
-# At opening every pre-queued socket needs its drawn place at once: spread those reads out.
-OPENING_REFRESH_SPREAD_SECONDS = 3.0
+# After the hub lost Redis every socket reads its exact place again: spread those reads out.
+RESYNC_SPREAD_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -92,18 +105,18 @@ def _read_exact(*, user, event: Event, session) -> ExactReading:
     )
 
 
-class QueueConsumer(AsyncJsonWebsocketConsumer):
+class QueueConsumer(LiveJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.event: Event | None = None
-        self.joined_groups: list[str] = []
         self.status: QueueStatus | None = None
-        self.exact_head = 0
         self.start_position: int | None = None
-        self.is_paused = False
         self.refreshes: deque[float] = deque()
-        self.opening_refresh: asyncio.Task | None = None
+        self.resync: asyncio.Task | None = None
 
         await self.accept()
+        if not await connection_allowed(self.scope):
+            await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
+            return
         user = await websocket_user(self.scope)
         if user is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -116,17 +129,13 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user, self.event = user, event
         self.redirect_url = admitted_redirect_url(event)
-        # Join the groups before reading, so nothing sent in between is missed.
-        for group in (queue_event_group(event.pk), queue_user_group(event.pk, user.pk)):
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.joined_groups.append(group)
+        # Subscribe before reading, so nothing published in between is missed.
+        await self.join_topic(queue_topic(event.pk), key=user.pk)
         await self.send_exact_status()
 
     async def disconnect(self, code: int) -> None:
-        if self.opening_refresh is not None:
-            self.opening_refresh.cancel()
-        for group in self.joined_groups:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.resync is not None:
+            self.resync.cancel()
 
     # --- Exact reads ------------------------------------------------------------------------------
 
@@ -136,25 +145,24 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):
         reading = await database_sync_to_async(_read_exact)(
             user=self.user, event=self.event, session=self.scope.get("session")
         )
-        self.status = reading.status
-        self.exact_head = reading.head_sequence
-        self.is_paused = reading.is_paused
-        status = reading.status
+        self.status = status = reading.status
         if status is None:
             await self.send_json({"type": "not_in_queue", "eventId": self.event.pk})
             return
         if status.position is not None:
             candidates = (self.start_position, reading.start_position, status.position)
             self.start_position = max(value for value in candidates if value is not None)
-        await self.send_json(
-            status_message(
-                status=status,
-                progress=progress_percent(start_position=self.start_position, position=status.position),
-                is_paused=self.is_paused,
-                exact=True,
-                redirect_url=self.redirect_url,
-            )
+        message = status_message(
+            status=status,
+            progress=progress_percent(start_position=self.start_position, position=status.position),
+            is_paused=reading.is_paused,
+            exact=True,
+            redirect_url=self.redirect_url,
         )
+        message["sequence"] = status.sequence
+        message["headSequence"] = reading.head_sequence
+        message["startPosition"] = self.start_position
+        await self.send_json(message)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
         try:
@@ -179,79 +187,33 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):
         self.refreshes.append(now)
         await self.send_exact_status()
 
-    # --- Channel-layer messages (see queueing.notify) ---------------------------------------------
+    # --- Live messages for this fan (see queueing.notify) -------------------------------------------
 
-    async def queue_status(self, message: dict[str, Any]) -> None:
-        """The event's broadcast: move the fan's place by the head's advance, without a Redis read."""
-        status = self.status
-        if status is None or self.event is None:
-            return
-        self.is_paused = bool(message.get("isPaused"))
-        if status.status == QueueState.PREQUEUE:
-            if message.get("prequeueSize") == 0:  # the opening lottery ran: learn the place it drew
-                self._schedule_opening_refresh()
-            else:
-                await self.send_json(
-                    status_message(
-                        status=status,
-                        queue_size=message.get("prequeueSize"),
-                        progress=0,
-                        is_paused=self.is_paused,
-                        exact=False,
-                        redirect_url=self.redirect_url,
-                    )
-                )
-            return
-        if status.status != QueueState.WAITING or status.position is None:
-            return
-        advanced = max(0, int(message["headSequence"]) - self.exact_head)
-        position = max(1, status.position - advanced)
-        # Staff may change the batch size and interval: use the broadcast's (in memory only).
-        self.event.admission_batch_size = int(message["batchSize"]) or self.event.admission_batch_size
-        self.event.admission_interval_seconds = (
-            int(message["intervalSeconds"]) or self.event.admission_interval_seconds
-        )
-        rate_per_minute = message.get("admissionRatePerMinute") or 0
-        await self.send_json(
-            status_message(
-                status=status,
-                position=position,
-                queue_size=int(message["queueSize"]),
-                estimated_wait_seconds=selectors.estimated_wait_seconds(
-                    users_ahead=position - 1,
-                    event=self.event,
-                    measured_rate_per_second=rate_per_minute / 60 if rate_per_minute > 0 else None,
-                ),
-                progress=progress_percent(start_position=self.start_position, position=position),
-                is_paused=self.is_paused,
-                exact=False,
-                redirect_url=self.redirect_url,
-            )
-        )
-
-    async def queue_admitted(self, message: dict[str, Any]) -> None:
-        if self.status is not None:
-            self.status = QueueStatus(event_id=self.status.event_id, status=QueueState.ADMITTED)
-        await self.send_json(
-            {
+    def live_message(self, topic: str, envelope: dict[str, Any]) -> None:
+        kind = envelope.get("kind")
+        if kind == "admitted":
+            if self.status is not None:
+                self.status = QueueStatus(event_id=self.status.event_id, status=QueueState.ADMITTED)
+            message = {
                 "type": "admitted",
-                "eventId": message["eventId"],
-                "expiresAt": message["expiresAt"],
-                "redirectUrl": message["redirectUrl"],
+                "eventId": envelope["eventId"],
+                "expiresAt": envelope["expiresAt"],
+                "redirectUrl": envelope["redirectUrl"],
             }
-        )
+        elif kind == "expired":
+            if self.status is not None:
+                self.status = QueueStatus(event_id=self.status.event_id, status=QueueState.EXPIRED)
+            message = {"type": "expired", "eventId": envelope["eventId"]}
+        else:
+            return
+        self.live_frame(encode(message))
 
-    async def queue_expired(self, message: dict[str, Any]) -> None:
-        if self.status is not None:
-            self.status = QueueStatus(event_id=self.status.event_id, status=QueueState.EXPIRED)
-        await self.send_json({"type": "expired", "eventId": message["eventId"]})
-
-    def _schedule_opening_refresh(self) -> None:
-        if self.opening_refresh is not None and not self.opening_refresh.done():
+    def live_resync(self) -> None:
+        if self.resync is not None and not self.resync.done():
             return
 
-        async def refresh_later() -> None:
-            await asyncio.sleep(random.uniform(0, OPENING_REFRESH_SPREAD_SECONDS))  # noqa: S311
+        async def read_again() -> None:
+            await asyncio.sleep(random.uniform(0, RESYNC_SPREAD_SECONDS))  # noqa: S311
             await self.send_exact_status()
 
-        self.opening_refresh = asyncio.create_task(refresh_later())
+        self.resync = asyncio.get_running_loop().create_task(read_again())

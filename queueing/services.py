@@ -399,6 +399,7 @@ def queue_leave(*, user, event: Event) -> None:
     pipe.hdel(keys.unconfirmed, str(user.pk))
     set_generation_script()(keys=[keys.meta], args=[generation], client=pipe)
     pipe.execute()
+    notify.notify_fan_left(event=event, sequence=entry.sequence)
     fan_left_queue.send(sender=QueueEntry, user=user, event=event)
 
 
@@ -552,11 +553,6 @@ def _record_admissions(
             EventQueue.objects.filter(event=event).update(
                 admitted_total=F("admitted_total") + len(entries), last_admission_at=now
             )
-            transaction.on_commit(
-                lambda: notify.notify_admitted(event=event, user_ids=admitted, expires_at=expires_at),
-                robust=True,
-            )
-            transaction.on_commit(lambda: notify.notify_queue_status(event=event), robust=True)
         passes = dict(
             AdmissionPass.objects.filter(
                 event=event, user_id__in=user_ids, ended_at__isnull=True, expires_at__gt=now
@@ -581,6 +577,14 @@ def _record_admissions(
     pipe.ltrim(keys.log, 0, ADMISSION_LOG_LENGTH - 1)
     set_generation_script()(keys=[keys.meta], args=[generation], client=pipe)
     pipe.execute()
+    if entries:
+        # Told only once the passes are in Redis too: a fan sent to the seat map before that would be
+        # refused there (the pass check asks Redis first).
+        transaction.on_commit(
+            lambda: notify.notify_admitted(event=event, user_ids=admitted, expires_at=expires_at),
+            robust=True,
+        )
+        transaction.on_commit(lambda: notify.notify_queue_status(event=event), robust=True)
     return admitted
 
 

@@ -24,10 +24,10 @@ def repair_queues() -> dict[int, dict[str, int]]:
 
 @shared_task(ignore_result=True)
 def broadcast_queue_status() -> int:
-    """One ``queue.status`` message per live queue to its event group: the cost does not grow with sockets."""
+    """The slow heartbeat: one queue frame per live queue (one PUBLISH, whatever the sockets)."""
     count = 0
     for event in events_with_live_queue():
-        notify.notify_queue_status(event=event)
+        notify.notify_queue_status(event=event, reason="heartbeat")
         count += 1
     return count
 

@@ -8,6 +8,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -173,10 +174,40 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 PUBLIC_PAGE_CACHE_SECONDS = env_int("PUBLIC_PAGE_CACHE_SECONDS", 3)
 PUBLIC_PAGE_LOCAL_SECONDS = float(env_str("PUBLIC_PAGE_LOCAL_SECONDS", "1"))
 
+# Live pushes to WebSockets go through Redis pub/sub (core.realtime), one subscription per topic per
+# process; pub/sub channels are shared by every Redis database, hence a prefix with the database number.
+REALTIME_PREFIX = env_str("REALTIME_PREFIX", f"turnstile:live:{urlparse(REDIS_URL).path.strip('/') or '0'}")
+# The live hub PINGs its idle pub/sub connection this often, so a dead one is replaced.
+REALTIME_HEALTH_CHECK_SECONDS = env_int("REALTIME_HEALTH_CHECK_SECONDS", 15)
+# Per socket: frames waiting for a slow client before it is closed (1013, it reconnects); client
+# messages allowed (more: closed with 1008) and their size (more: 1009).
+WS_SEND_QUEUE_FRAMES = env_int("WS_SEND_QUEUE_FRAMES", 64)
+WS_CLIENT_RATE = env_str("WS_CLIENT_RATE", "30/min")
+WS_MAX_MESSAGE_BYTES = env_int("WS_MAX_MESSAGE_BYTES", 4096)
+# New WebSocket connections per address (closed with 4429 beyond it). Generous: a stadium shares a few
+# carrier-NAT addresses.
+WS_CONNECT_LIMIT_ENABLE = env_bool("WS_CONNECT_LIMIT_ENABLE", env_bool("RATELIMIT_ENABLE", True))
+WS_CONNECT_RATE_IP = env_str("WS_CONNECT_RATE_IP", "300/min")
+
+# The channel layer is no longer on the WebSocket path (see REALTIME_PREFIX); kept for Channels users.
+# channels-redis blocks BZPOPMIN for 5 s while redis-py 8 gives up reading after its default 5 s socket
+# timeout: every idle receive raised TimeoutError and closed the socket (1011). The read timeout must
+# outlast the blocking pop.
+CHANNEL_LAYER_SOCKET_TIMEOUT = env_int("CHANNEL_LAYER_SOCKET_TIMEOUT", 15)
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "turnstile:asgi"},
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+                    "socket_keepalive": True,
+                    "health_check_interval": 30,
+                }
+            ],
+            "prefix": "turnstile:asgi",
+        },
     }
 }
 
@@ -193,7 +224,9 @@ CELERY_TIMEZONE = "UTC"
 # The admission job runs this often; each event still admits once per its own interval (a tick lock),
 # so keep this at most the shortest admission interval.
 QUEUE_TICK_SECONDS = env_int("QUEUE_TICK_SECONDS", 5)
-QUEUE_BROADCAST_SECONDS = env_int("QUEUE_BROADCAST_SECONDS", 5)
+# Positions are pushed when they change (admissions, leaves, pause); this slow heartbeat only shows
+# the page is alive (and carries the same figures).
+QUEUE_BROADCAST_SECONDS = env_int("QUEUE_BROADCAST_SECONDS", 30)
 QUEUE_EXPIRE_SECONDS = env_int("QUEUE_EXPIRE_SECONDS", 30)
 # The measured admission rate (for estimated waits) looks this far back.
 QUEUE_RATE_WINDOW_SECONDS = env_int("QUEUE_RATE_WINDOW_SECONDS", 300)

@@ -17,3 +17,5 @@ PASSWORD_HASHERS = ["core.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS] 
 # Per-process caches of public data off: each test sees its own writes at once (tests that check
 # the caches turn them on).
 LOCAL_CACHE_SECONDS = 0
+# Pub/sub channels are shared by every Redis database: keep test runs apart from servers on the same one.
+REALTIME_PREFIX = "turnstile-test:" + REALTIME_PREFIX  # noqa: F405

@@ -1,4 +1,4 @@
-"""The seat map WebSocket against the real ASGI application and the real Redis channel layer."""
+"""The seat map WebSocket against the real ASGI application and real Redis pub/sub (``core.realtime``)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import time
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from bookings import consumers
-from bookings.notify import seats_event_group
+from bookings.notify import BATCH_SECONDS, seats_topic
 from bookings.services import booking_cancel, booking_create, seats_hold, seats_release
+from core.realtime import close_hub, publish
 from events.tests.factories import EventFactory
 from ticketing.asgi import application
 
@@ -50,6 +50,7 @@ async def open_socket():
     yield open_
     for communicator in opened:
         await communicator.disconnect()
+    await close_hub()
 
 
 async def _close_code(communicator: WebsocketCommunicator) -> int:
@@ -213,8 +214,7 @@ async def test_every_open_map_of_the_event_gets_the_change_and_other_events_do_n
 
 async def test_a_burst_of_changes_is_merged_into_few_messages(event, seats, fan, open_socket):
     socket = await _connected(open_socket, event, fan)
-    layer = get_channel_layer()
-    group = seats_event_group(event.pk)
+    topic = seats_topic(event.pk)
     bursts = [
         [[seats[0].pk, "held"]],
         [[seats[1].pk, "held"]],
@@ -222,7 +222,8 @@ async def test_a_burst_of_changes_is_merged_into_few_messages(event, seats, fan,
     ]
 
     for changes in bursts:
-        await layer.group_send(group, {"type": "seats.changed", "eventId": event.pk, "changes": changes})
+        frame = {"type": "seats", "eventId": event.pk, "changes": changes}
+        await database_sync_to_async(publish)(topic, {"frame": frame, "merge": "seats"})
 
     received: dict[int, str] = {}
     messages = 0
@@ -231,8 +232,8 @@ async def test_a_burst_of_changes_is_merged_into_few_messages(event, seats, fan,
         messages += 1
         received.update(dict(message["changes"]))
     assert received == {seats[0].pk: "available", seats[1].pk: "held", seats[2].pk: "sold"}
-    assert messages <= 2  # the first at once, the rest of the burst together
-    assert await socket.receive_nothing(timeout=consumers.BATCH_SECONDS * 2)
+    assert messages == 1  # one window of the process: one frame
+    assert await socket.receive_nothing(timeout=BATCH_SECONDS * 2)
 
 
 async def test_the_client_has_nothing_to_say(event, seats, fan, open_socket):

@@ -1,18 +1,13 @@
-"""Live seat changes over the real Redis channel layer: one grouped message per transaction, after commit."""
+"""Live seat changes over real Redis pub/sub: one grouped message per transaction, after commit."""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers, get_channel_layer
 from django.db import transaction
 
 from bookings.exceptions import SeatUnavailable
 from bookings.models import SeatHold
-from bookings.notify import MAX_CHANGES_PER_MESSAGE, notify_seats_changed, seats_event_group
+from bookings.notify import MAX_CHANGES_PER_MESSAGE, notify_seats_changed, seats_topic
 from bookings.services import (
     booking_cancel,
     booking_confirm_paid,
@@ -22,32 +17,36 @@ from bookings.services import (
     seats_release,
 )
 from bookings.tests.conftest import time_passes_beyond_the_window
+from core.testing import TopicListener
 
 
-def _listen(event_id: int) -> str:
-    channel = f"test-seats-{uuid.uuid4().hex}"
-    async_to_sync(get_channel_layer().group_add)(seats_event_group(event_id), channel)
-    return channel
+@pytest.fixture
+def listen():
+    listeners: list[TopicListener] = []
+
+    def listen_(event_id: int) -> TopicListener:
+        listeners.append(TopicListener(seats_topic(event_id)))
+        return listeners[-1]
+
+    yield listen_
+    for listener in listeners:
+        listener.close()
 
 
-def _receive(channel: str, timeout: float = 2.0) -> dict:
-    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
-
-    async def receive():
-        return await asyncio.wait_for(layer.receive(channel), timeout)
-
-    return async_to_sync(receive)()
+def _receive(listener: TopicListener, timeout: float = 2.0) -> dict:
+    envelope = listener.receive(timeout)
+    assert envelope["merge"] == "seats"  # each server process merges a window of these into one frame
+    return envelope["frame"]
 
 
-def _assert_silent(channel: str) -> None:
-    with pytest.raises(TimeoutError):
-        _receive(channel, timeout=0.3)
+def _assert_silent(listener: TopicListener) -> None:
+    listener.assert_silent()
 
 
 def test_a_hold_sends_one_grouped_message_after_commit(
-    event, seats, admitted_fan, django_capture_on_commit_callbacks
+    event, seats, admitted_fan, django_capture_on_commit_callbacks, listen
 ):
-    channel = _listen(event.pk)
+    channel = listen(event.pk)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         seats_hold(user=admitted_fan, event=event, seat_ids=[seats[2].pk, seats[0].pk, seats[1].pk])
@@ -56,7 +55,7 @@ def test_a_hold_sends_one_grouped_message_after_commit(
         callback()
 
     assert _receive(channel) == {
-        "type": "seats.changed",
+        "type": "seats",
         "eventId": event.pk,
         "changes": [[seats[0].pk, "held"], [seats[1].pk, "held"], [seats[2].pk, "held"]],
     }
@@ -64,9 +63,9 @@ def test_a_hold_sends_one_grouped_message_after_commit(
 
 
 def test_nothing_is_sent_when_the_transaction_rolls_back(
-    event, seats, admitted_fan, admitted_other_fan, django_capture_on_commit_callbacks
+    event, seats, admitted_fan, admitted_other_fan, django_capture_on_commit_callbacks, listen
 ):
-    channel = _listen(event.pk)
+    channel = listen(event.pk)
 
     @transaction.atomic
     def hold_then_fail():
@@ -86,10 +85,10 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(
 
 
 def test_release_cancel_and_payment_send_available_and_sold(
-    event, seats, admitted_fan, django_capture_on_commit_callbacks
+    event, seats, admitted_fan, django_capture_on_commit_callbacks, listen
 ):
     seats_hold(user=admitted_fan, event=event, seat_ids=[seats[0].pk, seats[1].pk, seats[2].pk])
-    channel = _listen(event.pk)
+    channel = listen(event.pk)
 
     with django_capture_on_commit_callbacks(execute=True):
         seats_release(user=admitted_fan, event=event, seat_ids=[seats[2].pk])
@@ -104,11 +103,11 @@ def test_release_cancel_and_payment_send_available_and_sold(
 
 
 def test_the_expiry_sweep_tells_open_maps_the_seats_are_free(
-    event, seats, admitted_fan, django_capture_on_commit_callbacks
+    event, seats, admitted_fan, django_capture_on_commit_callbacks, listen
 ):
     seats_hold(user=admitted_fan, event=event, seat_ids=[seats[0].pk, seats[1].pk])
     time_passes_beyond_the_window(event)
-    channel = _listen(event.pk)
+    channel = listen(event.pk)
 
     with django_capture_on_commit_callbacks(execute=True):
         assert holds_release_expired() == 2
@@ -117,8 +116,8 @@ def test_the_expiry_sweep_tells_open_maps_the_seats_are_free(
     assert not SeatHold.objects.exists()
 
 
-def test_large_change_sets_are_split_into_bounded_messages(event):
-    channel = _listen(event.pk)
+def test_large_change_sets_are_split_into_bounded_messages(event, listen):
+    channel = listen(event.pk)
     changes = [(seat_id, "available") for seat_id in range(1, MAX_CHANGES_PER_MESSAGE + 11)]
 
     notify_seats_changed(event.pk, changes)

@@ -13,7 +13,7 @@ PRINT_SETTINGS = (
     "print(json.dumps({'debug': settings.DEBUG, 'db': settings.DATABASES['default']['NAME'], "
     "'hosts': settings.ALLOWED_HOSTS, 'secure': settings.SESSION_COOKIE_SECURE, "
     "'cache': settings.CACHES['default']['LOCATION'], 'broker': settings.CELERY_BROKER_URL, "
-    "'layer': settings.CHANNEL_LAYERS['default']['CONFIG']['hosts'][0], "
+    "'layer': settings.CHANNEL_LAYERS['default']['CONFIG']['hosts'][0]['address'], "
     "'hasher': settings.PASSWORD_HASHERS[0]}))"
 )
 STRONG_KEY = "k" * 50

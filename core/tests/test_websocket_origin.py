@@ -5,6 +5,7 @@ from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
+from core.realtime import close_hub
 from events.tests.factories import EventFactory
 from ticketing.asgi import application
 
@@ -25,6 +26,7 @@ async def handshake(path: str, headers: list[tuple[bytes, bytes]]) -> bool:
     communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, _ = await communicator.connect(timeout=5)
     await communicator.disconnect()
+    await close_hub()  # the live hub of this test's event loop (core.realtime)
     return connected
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
 from bookings import notify
 from bookings.models import Booking, SeatHold, Ticket
 from bookings.selectors import SeatStatus, seat_map_for_event
 from bookings.services import booking_confirm_paid, bookings_expire
 from bookings.tests.conftest import admit, time_passes_beyond_the_window
+from core.testing import TopicListener
 from payments import tasks
 from payments.models import Payment, Refund, WebhookEvent
 from payments.services import payment_intent_create, webhook_event_process
@@ -102,9 +101,7 @@ def test_a_duplicate_delivery_of_a_decline_does_not_release_a_later_booking(
 def test_a_declined_payment_puts_the_seats_back_on_sale_for_everyone_at_once(
     stripe_keys, intent, pending_booking, event, seats, admitted_fan, other_fan, post_webhook
 ):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(notify.seats_event_group(event.pk), channel)
+    listener = TopicListener(notify.seats_topic(event.pk))
 
     response = post_webhook(stripe_event("payment_intent.payment_failed", stripe_keys.decline(intent["id"])))
 
@@ -114,7 +111,8 @@ def test_a_declined_payment_puts_the_seats_back_on_sale_for_everyone_at_once(
     assert not SeatHold.objects.filter(seat__in=[seats[0], seats[5]]).exists()
     statuses = _statuses(event, other_fan)
     assert (statuses[seats[0].pk], statuses[seats[5].pk]) == (SeatStatus.AVAILABLE, SeatStatus.AVAILABLE)
-    message = async_to_sync(layer.receive)(channel)
+    message = listener.receive()["frame"]
+    listener.close()
     assert message["changes"] == [[seats[0].pk, "available"], [seats[5].pk, "available"]]
 
 

@@ -1,4 +1,4 @@
-"""The queue WebSocket against the real ASGI application and the real Redis channel layer."""
+"""The queue WebSocket against the real ASGI application and real Redis pub/sub (``core.realtime``)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,22 @@ from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from core.realtime import close_hub, encode, publish
 from events.tests.factories import EventFactory
 from queueing import consumers
-from queueing.notify import notify_queue_status, queue_event_group, queue_status_message
-from queueing.services import queue_admit_batch, queue_expire_passes, queue_join, queue_open_prequeue
+from queueing.notify import notify_queue_status, queue_frame, queue_topic
+from queueing.services import (
+    queue_admit_batch,
+    queue_expire_passes,
+    queue_join,
+    queue_leave,
+    queue_open_prequeue,
+)
 from ticketing.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,6 +58,7 @@ async def open_socket():
     yield open_
     for communicator in opened:
         await communicator.disconnect()
+    await close_hub()
 
 
 async def _close_code(communicator: WebsocketCommunicator) -> int:
@@ -132,6 +139,9 @@ async def test_a_fan_logged_in_by_session_gets_the_exact_place_on_connect(event,
         "progress": 0,
         "isPaused": False,
         "exact": True,
+        "sequence": 5,
+        "headSequence": 0,
+        "startPosition": 5,
     }
 
 
@@ -174,39 +184,33 @@ async def test_an_admitted_fan_gets_the_seat_map_address_on_connect(event, fan, 
 # --- Live updates -----------------------------------------------------------------------------------
 
 
-async def test_the_head_broadcast_moves_the_place_without_reading_redis(event, fan, make_fans, open_socket):
+async def test_the_event_frame_reaches_the_socket_as_published(event, fan, make_fans, open_socket):
     await _join_in_order(event, [*await database_sync_to_async(make_fans)(4), fan])
     socket = await open_socket(event.pk, user=fan)
     await socket.receive_json_from(timeout=5)
 
-    # A broadcast that says three fans were let in, while Redis still has all five waiting: a socket
-    # that read Redis would still say 5.
-    broadcast = await database_sync_to_async(queue_status_message)(event=event)
-    await get_channel_layer().group_send(queue_event_group(event.pk), {**broadcast, "headSequence": 3})
+    # One frame for the event, written as-is to every socket (no per-socket Redis read or re-encoding).
+    frame = {**await database_sync_to_async(queue_frame)(event=event, reason="change"), "headSequence": 3}
+    await database_sync_to_async(publish)(queue_topic(event.pk), {"frame": frame})
 
-    message = await socket.receive_json_from(timeout=5)
-    assert (message["position"], message["usersAhead"], message["exact"]) == (2, 1, False)
-    assert message["estimatedWaitTime"] == 30
-    assert message["progress"] == 60
+    assert await socket.receive_from(timeout=5) == encode(frame)
 
 
-async def test_a_real_admission_moves_the_waiting_fan_forward_and_refresh_is_exact(
-    event, fan, make_fans, open_socket
-):
+async def test_a_real_admission_pushes_the_new_head_and_refresh_is_exact(event, fan, make_fans, open_socket):
     await _join_in_order(event, [*await database_sync_to_async(make_fans)(4), fan])
     socket = await open_socket(event.pk, user=fan)
-    await socket.receive_json_from(timeout=5)
+    exact = await socket.receive_json_from(timeout=5)
+    assert (exact["position"], exact["sequence"], exact["headSequence"]) == (5, 5, 0)
 
-    await admit_batch(event=event)  # three fans ahead are let in; the broadcast follows the commit
+    await admit_batch(event=event)  # three fans ahead are let in; the frame follows the commit
 
     moved = await socket.receive_json_from(timeout=5)
-    assert (moved["type"], moved["status"], moved["exact"]) == ("status", "waiting", False)
-    assert (moved["position"], moved["queueSize"]) == (2, 2)
+    assert (moved["type"], moved["headSequence"], moved["queueSize"]) == ("queue", 3, 2)
     assert await socket.receive_nothing(timeout=0.3)
 
     await socket.send_json_to({"action": "refresh"})
     exact = await socket.receive_json_from(timeout=5)
-    assert (exact["position"], exact["usersAhead"], exact["exact"]) == (2, 1, True)
+    assert (exact["position"], exact["usersAhead"], exact["exact"], exact["headSequence"]) == (2, 1, True, 3)
 
 
 async def test_admission_reaches_the_admitted_fan_at_once_and_not_the_one_still_waiting(
@@ -228,10 +232,38 @@ async def test_admission_reaches_the_admitted_fan_at_once_and_not_the_one_still_
         "expiresAt": pass_.expires_at.isoformat(),
         "redirectUrl": f"/events/{event.slug}/seats/",
     }
-    assert await admitted_socket.receive_nothing(timeout=0.3)  # the status broadcast is not for them now
     still_waiting = await waiting_socket.receive_json_from(timeout=5)
-    assert (still_waiting["type"], still_waiting["position"]) == ("status", 1)
-    assert await waiting_socket.receive_nothing(timeout=0.3)
+    assert (still_waiting["type"], still_waiting["headSequence"], still_waiting["queueSize"]) == (
+        "queue",
+        1,
+        1,
+    )
+    assert await waiting_socket.receive_nothing(timeout=0.3)  # no "admitted" for the fan still in line
+
+
+async def test_every_socket_of_a_batch_hears_its_admission(event, make_fans, open_socket):
+    fans = await database_sync_to_async(make_fans)(20)
+    await _join_in_order(event, fans)
+    sockets = [await open_socket(event.pk, user=fan) for fan in fans]
+    for socket in sockets:
+        await socket.receive_json_from(timeout=5)
+
+    await admit_batch(event=event, size=20)
+
+    for socket in sockets:
+        assert (await socket.receive_json_from(timeout=5))["type"] == "admitted"
+
+
+async def test_a_leave_moves_the_fans_behind_with_the_leavers_sequence(event, fan, make_fans, open_socket):
+    ahead = await database_sync_to_async(make_fans)(2)
+    await _join_in_order(event, [*ahead, fan])
+    socket = await open_socket(event.pk, user=fan)
+    await socket.receive_json_from(timeout=5)
+
+    await database_sync_to_async(queue_leave)(user=ahead[1], event=event)
+
+    frame = await socket.receive_json_from(timeout=5)
+    assert (frame["type"], frame["reason"], frame["left"], frame["queueSize"]) == ("queue", "leave", [2], 2)
 
 
 async def test_a_fan_whose_pass_runs_out_is_told(event, fan, open_socket):
@@ -245,8 +277,7 @@ async def test_a_fan_whose_pass_runs_out_is_told(event, fan, open_socket):
     assert await socket.receive_json_from(timeout=5) == {"type": "expired", "eventId": event.pk}
 
 
-async def test_a_prequeued_fan_learns_the_place_drawn_at_opening(fan, open_socket, monkeypatch):
-    monkeypatch.setattr(consumers, "OPENING_REFRESH_SPREAD_SECONDS", 0.0)
+async def test_a_prequeued_fan_learns_the_place_drawn_at_opening(fan, open_socket):
     event = await database_sync_to_async(EventFactory)(upcoming=True, admission_batch_size=3)
     await join(user=fan, event=event)
     socket = await open_socket(event.pk, user=fan)
@@ -257,10 +288,13 @@ async def test_a_prequeued_fan_learns_the_place_drawn_at_opening(fan, open_socke
         event.sale_opens_at = timezone.now() - timedelta(seconds=1)
         event.save(update_fields=["sale_opens_at"])
         queue_open_prequeue(event=event)
-        notify_queue_status(event=event)  # what the beat broadcast sends every few seconds
+        notify_queue_status(event=event, reason="heartbeat")
 
     await database_sync_to_async(open_sale)()
 
+    frame = await socket.receive_json_from(timeout=5)
+    assert (frame["type"], frame["prequeueSize"], frame["queueSize"]) == ("queue", 0, 1)
+    await socket.send_json_to({"action": "refresh"})  # what a pre-queued client does on that frame
     drawn = await socket.receive_json_from(timeout=5)
     assert (drawn["status"], drawn["position"], drawn["exact"]) == ("waiting", 1, True)
 

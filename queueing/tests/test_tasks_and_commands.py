@@ -18,7 +18,7 @@ def test_the_beat_schedule_runs_admission_broadcast_and_expiry():
     queue_tasks = {task: every for task, every in schedule.items() if task.startswith("queueing.")}
     assert queue_tasks == {
         "queueing.tasks.admission_tick": 5.0,
-        "queueing.tasks.broadcast_queue_status": 5.0,
+        "queueing.tasks.broadcast_queue_status": 30.0,  # a slow heartbeat: positions are pushed on change
         "queueing.tasks.expire_admission_passes": 30.0,
         "queueing.tasks.repair_queues": 5.0,
     }

@@ -4,25 +4,29 @@
  *
  * - The panel (#queue-status) always carries hx-trigger="every 5s": while the socket is alive and
  *   talking, this script cancels those polls; when it closes or goes quiet, polling simply resumes.
- * - "status" messages update the numbers in place; a change of state reloads the panel from the
- *   server (templates stay the one place that renders states); "admitted" goes to the seat map at once.
+ * - The socket (static/js/live.js: reconnects with jittered backoff) sends one exact "status" on
+ *   connect, then the event's "queue" frames (the same for every fan) when the line moves and as a slow
+ *   heartbeat. This page derives its own place from them (see placeFromFrame) and counts the estimated
+ *   wait down by itself between frames. A change of state reloads the panel from the server (templates
+ *   stay the one place that renders states); "admitted" goes to the seat map at once.
  */
 (function () {
   "use strict";
 
   var PANEL_ID = "queue-status";
   var LIVE_STATES = { prequeue: true, waiting: true, admitted: true };
-  var QUIET_SOCKET_MS = 15000; // no message for this long: let polling run again
-  var MAX_RECONNECT_MS = 30000;
+  var QUIET_SOCKET_MS = 75000; // the server's heartbeat comes every 30 s: two missed, the socket is dead
+  var OPENING_REFRESH_SPREAD_MS = 3000;
 
-  var socket = null;
-  var socketOpen = false;
-  var lastMessageAt = 0;
-  var reconnectDelay = 1000;
-  var reconnectTimer = null;
+  var live = null;
   var forcedReload = false;
   var shownState = null;
   var countdownTimer = null;
+  // The last exact reading (status message) and what the frames since then told us.
+  var exact = null;
+  var leavers = {};
+  var wait = { seconds: null, at: 0, paused: false };
+  var openingRefresh = null;
 
   function panel() {
     return document.getElementById(PANEL_ID);
@@ -57,7 +61,7 @@
   }
 
   function socketIsLive() {
-    return socketOpen && Date.now() - lastMessageAt < QUIET_SOCKET_MS;
+    return live !== null && live.isLive();
   }
 
   function setConnection(mode) {
@@ -90,7 +94,83 @@
 
   // --- WebSocket messages --------------------------------------------------------------------------
 
-  function showStatus(message) {
+  // Same arithmetic as queueing.selectors.estimated_wait_seconds: the batch the place falls in, slowed
+  // down by the measured outflow when it is below the configured one.
+  function estimateWait(usersAhead, frame) {
+    var batch = frame.batchSize || 1;
+    var interval = frame.intervalSeconds || 30;
+    var seconds = (Math.floor(usersAhead / batch) + 1) * interval;
+    var measured = (frame.admissionRatePerMinute || 0) / 60;
+    if (measured > 0) { seconds *= (batch / interval) / measured; }
+    return Math.ceil(seconds);
+  }
+
+  function setWait(seconds, paused) {
+    wait = { seconds: seconds, at: Date.now(), paused: !!paused };
+    renderWait();
+  }
+
+  function currentWaitText() {
+    if (wait.seconds === null) { return null; }
+    // While admission is paused no estimate holds ("less than a minute" would be a false promise).
+    if (wait.paused) { return "paused"; }
+    return waitText(Math.ceil(Math.max(0, wait.seconds - (Date.now() - wait.at) / 1000)));
+  }
+
+  // The countdown ticks in the visible text only; the live region (the summary) is rewritten, and so
+  // read out, only when the place or the pause changes (showPlace).
+  function renderWait() {
+    var text = currentWaitText();
+    if (text !== null) { setText("estimatedWaitTime", text); }
+  }
+
+  function showPlace(position, queueSize, isPaused, progress) {
+    setText("position", formatNumber(position));
+    setText("usersAhead", formatNumber(position - 1));
+    setText("queueSize", formatNumber(queueSize));
+    var summary = field("summary");
+    var spoken = position + "|" + Boolean(isPaused);
+    if (summary && summary.dataset.spoken !== spoken) {
+      summary.dataset.spoken = spoken;
+      var waitNow = isPaused ? "paused" : currentWaitText();
+      setText("summary", "Your place in line: " + formatNumber(position) + "." +
+        (waitNow === null ? "" : " Estimated wait: " + waitNow + "."));
+    }
+    var bar = field("progress");
+    if (bar && typeof progress === "number") {
+      bar.value = progress;
+      bar.textContent = progress + "%";
+      bar.setAttribute("aria-valuetext", progress + "% of the way");
+    }
+    var paused = field("paused");
+    if (paused) { paused.hidden = !isPaused; }
+  }
+
+  function progressFor(position) {
+    var start = exact && exact.startPosition;
+    if (!start || start <= position) { return 0; }
+    return Math.min(100, Math.max(0, Math.round(100 * (start - position) / start)));
+  }
+
+  // Everybody admitted since the exact reading was ahead of us (the head's advance), and so was every
+  // leaver whose sequence lies between the head and ours. Fans who left before the reading and are
+  // passed by the head make this err short for a while; the next exact reading corrects it.
+  function placeFromFrame(frame) {
+    (frame.left || []).forEach(function (sequence) { leavers[sequence] = true; });
+    var ahead = 0;
+    Object.keys(leavers).forEach(function (key) {
+      var sequence = Number(key);
+      if (sequence <= frame.headSequence) {
+        delete leavers[key];
+      } else if (sequence < exact.sequence) {
+        ahead += 1;
+      }
+    });
+    var advanced = Math.max(0, frame.headSequence - exact.headSequence);
+    return Math.max(1, exact.position - advanced - ahead);
+  }
+
+  function onStatus(message) {
     var element = panel();
     if (!element) { return; }
     if (message.status !== element.dataset.queueState) {
@@ -102,47 +182,44 @@
       return;
     }
     if (message.status === "waiting") {
-      setText("position", formatNumber(message.position));
-      setText("usersAhead", formatNumber(message.usersAhead));
-      setText("queueSize", formatNumber(message.queueSize));
-      // While admission is paused no estimate holds ("less than a minute" would be a false promise).
-      setText("estimatedWaitTime", message.isPaused ? "paused" : waitText(message.estimatedWaitTime));
-      // The live region: rewritten (and so read out) only when the place or the pause changes, not
-      // for every new estimate.
-      var summary = field("summary");
-      var spoken = message.position + "|" + Boolean(message.isPaused);
-      if (summary && summary.dataset.spoken !== spoken) {
-        summary.dataset.spoken = spoken;
-        setText("summary", "Your place in line: " + formatNumber(message.position) + ". " + (message.isPaused
-          ? "Estimated wait: paused."
-          : "Estimated wait: " + waitText(message.estimatedWaitTime) + "."));
-      }
-      var bar = field("progress");
-      if (bar && typeof message.progress === "number") {
-        bar.value = message.progress;
-        bar.textContent = message.progress + "%";
-        bar.setAttribute("aria-valuetext", message.progress + "% of the way");
-      }
-      var paused = field("paused");
-      if (paused) { paused.hidden = !message.isPaused; }
+      exact = message;
+      leavers = {};
+      setWait(message.estimatedWaitTime, message.isPaused);
+      showPlace(message.position, message.queueSize, message.isPaused, message.progress);
     } else if (message.status === "prequeue") {
+      exact = null;
       setText("queueSize", formatNumber(message.queueSize));
     }
   }
 
-  function onMessage(event) {
-    var message;
-    try {
-      message = JSON.parse(event.data);
-    } catch (error) {
+  function onFrame(frame) {
+    var state = panel() ? panel().dataset.queueState : null;
+    if (state === "prequeue") {
+      setText("queueSize", formatNumber(frame.prequeueSize));
+      if (frame.prequeueSize === 0 && !openingRefresh) {
+        // The opening lottery ran: ask for the place drawn, at a random moment so that not every
+        // pre-queued fan asks in the same second.
+        openingRefresh = setTimeout(function () {
+          openingRefresh = null;
+          if (live) { live.send({ action: "refresh" }); }
+        }, Math.random() * OPENING_REFRESH_SPREAD_MS);
+      }
       return;
     }
-    lastMessageAt = Date.now();
+    if (state !== "waiting" || !exact || typeof exact.sequence !== "number") { return; }
+    var position = placeFromFrame(frame);
+    setWait(estimateWait(position - 1, frame), frame.isPaused);
+    showPlace(position, frame.queueSize, frame.isPaused, progressFor(position));
+  }
+
+  function onMessage(message) {
     var state = panel() ? panel().dataset.queueState : null;
     if (message.type === "admitted") {
       goTo(message.redirectUrl);
     } else if (message.type === "status") {
-      showStatus(message);
+      onStatus(message);
+    } else if (message.type === "queue") {
+      onFrame(message);
     } else if (message.type === "expired" && state !== "expired") {
       reloadPanel();
     } else if (message.type === "not_in_queue" && LIVE_STATES[state]) {
@@ -150,45 +227,19 @@
     }
   }
 
-  function scheduleReconnect() {
-    clearTimeout(reconnectTimer);
-    var delay = reconnectDelay * (0.5 + Math.random());
-    reconnectDelay = Math.min(reconnectDelay * 2, MAX_RECONNECT_MS);
-    reconnectTimer = setTimeout(connect, delay);
-  }
-
   function connect() {
     var element = panel();
-    if (socket || !element || !element.dataset.wsPath || !LIVE_STATES[element.dataset.queueState]) { return; }
-    if (!("WebSocket" in window)) {
+    if (live || !element || !element.dataset.wsPath || !LIVE_STATES[element.dataset.queueState]) { return; }
+    if (!window.TurnstileLive) {
       setConnection("polling");
       return;
     }
-    var url = (window.location.protocol === "https:" ? "wss://" : "ws://") + window.location.host + element.dataset.wsPath;
-    var ws;
-    try {
-      ws = new window.WebSocket(url);
-    } catch (error) {
-      setConnection("polling");
-      scheduleReconnect();
-      return;
-    }
-    socket = ws;
-    ws.onopen = function () {
-      socketOpen = true;
-      lastMessageAt = Date.now();
-      reconnectDelay = 1000;
-      setConnection("live");
-    };
-    ws.onmessage = onMessage;
-    ws.onerror = function () { /* onclose follows */ };
-    ws.onclose = function (event) {
-      socket = null;
-      socketOpen = false;
-      setConnection("polling");
-      // 4401 (logged out) and 4404 (no such event) will not get better by retrying.
-      if (event.code !== 4401 && event.code !== 4404) { scheduleReconnect(); }
-    };
+    live = window.TurnstileLive.open({
+      path: element.dataset.wsPath,
+      quietMs: QUIET_SOCKET_MS,
+      onMessage: onMessage,
+      onLive: function (isLive) { setConnection(isLive ? "live" : "polling"); }
+    });
   }
 
   // --- Countdowns (to the opening, to the end of the admission pass) --------------------------------
@@ -200,8 +251,8 @@
   function startCountdowns() {
     clearInterval(countdownTimer);
     var timers = Array.prototype.slice.call(document.querySelectorAll("#" + PANEL_ID + " [data-countdown-to]"));
-    if (!timers.length) { return; }
     function render() {
+      renderWait();
       timers.forEach(function (element) {
         var target = Date.parse(element.dataset.countdownTo);
         // Trust the server's clock, not the visitor's: the skew is measured once per render of the panel.
@@ -247,9 +298,9 @@
   });
 
   document.addEventListener("visibilitychange", function () {
-    // Back to the tab: ask for the exact place (between exact reads the socket sends estimates).
-    if (document.visibilityState === "visible" && socket && socketOpen) {
-      socket.send(JSON.stringify({ action: "refresh" }));
+    // Back to the tab: ask for the exact place (between exact reads the page derives it).
+    if (document.visibilityState === "visible" && socketIsLive()) {
+      live.send({ action: "refresh" });
     }
   });
 

@@ -41,10 +41,8 @@
   // Phones start with seats the size of a fingertip; bigger screens see more of the venue.
   var zoomIndex = PHONE && PHONE.matches ? TOUCH_ZOOM : 0;
 
-  var socket = null;
+  var live = null;            // static/js/live.js: the socket, its reconnects with jittered backoff
   var socketLive = false;
-  var reconnectDelay = 1000;
-  var reconnectTimer = null;
   var pollTimer = null;
   var stopped = false;        // the server refused us for good (logged out, unknown event)
 
@@ -358,16 +356,9 @@
     });
   }
 
-  function onMessage(event) {
-    var message;
-    try {
-      message = JSON.parse(event.data);
-    } catch (error) {
-      return;
-    }
+  function onMessage(message) {
     if (message.type === "snapshot") {
       socketLive = true;
-      reconnectDelay = 1000;
       stopPolling();
       setConnection("live");
       applySnapshot(message.states || []);
@@ -377,31 +368,19 @@
   }
 
   function connect() {
-    if (stopped || !window.WebSocket) { startPolling(); return; }
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    try {
-      socket = new window.WebSocket(scheme + window.location.host + wsPath);
-    } catch (error) {
-      startPolling();
-      scheduleReconnect();
-      return;
-    }
-    socket.onmessage = onMessage;
-    socket.onerror = function () { startPolling(); };
-    socket.onclose = function (event) {
-      socket = null;
-      socketLive = false;
-      startPolling();
-      if (event && (event.code === 4401 || event.code === 4404)) { return; } // refused: polling only
-      scheduleReconnect();
-    };
-  }
-
-  function scheduleReconnect() {
-    clearTimeout(reconnectTimer);
-    var delay = reconnectDelay * (0.5 + Math.random());
-    reconnectDelay = Math.min(reconnectDelay * 2, MAX_RECONNECT_MS);
-    reconnectTimer = setTimeout(connect, delay);
+    if (stopped || !window.TurnstileLive) { startPolling(); return; }
+    live = window.TurnstileLive.open({
+      path: wsPath,
+      // No heartbeat on this socket (server pings keep proxies awake): a quiet map is a calm sale.
+      quietMs: 24 * 3600 * 1000,
+      onMessage: onMessage,
+      onLive: function (isLive) {
+        if (!isLive) {
+          socketLive = false; // until the next snapshot: polling meanwhile
+          startPolling();
+        }
+      }
+    });
   }
 
   function poll() {
