@@ -28,7 +28,26 @@ from core.websocket import BrowserOriginValidator  # noqa: E402
 from queueing.fast_api import QueueFastPath  # noqa: E402
 from ticketing.routing import websocket_urlpatterns  # noqa: E402
 
-django_http_app = WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS)
+
+class DjangoInThreadPool:
+    """Django's WSGI handler in a pool of ``WEB_THREADS`` threads (a2wsgi), one pool per process.
+
+    The pool is made in the process that serves: a forked process (a test's live server, a server
+    that preloads the app) must not reuse its parent's pool, whose threads do not exist there.
+    """
+
+    def __init__(self) -> None:
+        self._pid: int | None = None
+        self._app: WSGIMiddleware | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        if self._pid != os.getpid() or self._app is None:
+            self._app = WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS)
+            self._pid = os.getpid()
+        await self._app(scope, receive, send)
+
+
+django_http_app = DjangoInThreadPool()
 
 application = ProtocolTypeRouter(
     {
