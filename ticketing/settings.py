@@ -129,7 +129,7 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/turnstile")
 # Threads per web process running Django's request handler (ticketing.asgi); each may hold one
 # pooled database connection while it answers a request.
-WEB_THREADS = env_int("WEB_THREADS", 16)
+WEB_THREADS = env_int("WEB_THREADS", 8)
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 # psycopg's connection pool, per process: a request borrows a connection instead of opening one
 # (connecting cost more than most of our queries). DB_POOL_MAX_SIZE=0 turns it off.
