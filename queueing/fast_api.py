@@ -66,7 +66,7 @@ _JOIN_PATH = re.compile(r"^/api/queue/join/?$")
 _POSITION_PATH = re.compile(r"^/api/queue/position/([0-9]{1,18})/?$")
 _MAX_BODY = 4096
 _JOIN_ROUTE = "api/queue/join"
-_POSITION_ROUTE = "api/queue/position/<event_id>"
+_POSITION_ROUTE = "api/queue/position/<id:event_id>"
 # What Django's SecurityMiddleware / XFrameOptionsMiddleware and DRF add to these responses.
 _HEADERS = [
     (b"content-type", b"application/json"),
@@ -254,7 +254,8 @@ class QueueFastPath:
     async def _position(self, scope: Scope, headers: dict[bytes, bytes], event_id: int):
         user = await self._user(headers)
         if settings.QUEUE_THROTTLE_ENABLE:
-            throttled = await _throttle(scope, user, "queue_read")
+            # As DRF's check_throttles: every limit counts, the longest wait is reported.
+            throttled = await _throttle(scope, user, "queue_read", all_refusals=True)
             if throttled is not None:
                 return throttled
         event = await self.events.get(event_id)
@@ -264,7 +265,7 @@ class QueueFastPath:
         return 200, status_body(current), []
 
 
-async def _throttle(scope: Scope, user: AbstractBaseUser, throttle_scope: str):
+async def _throttle(scope: Scope, user: AbstractBaseUser, throttle_scope: str, *, all_refusals: bool = False):
     """The queue API's limits (``queueing.throttles``, counted in Redis without a thread): ``None``
     or the 429 answer DRF gives."""
     forwarded_for = None
@@ -272,7 +273,8 @@ async def _throttle(scope: Scope, user: AbstractBaseUser, throttle_scope: str):
         if name == b"x-forwarded-for":
             forwarded_for = value.decode("latin-1")
     address = ratelimit.client_address((scope.get("client") or ("", 0))[0], forwarded_for)
-    wait = await ratelimit.ahit(queue_limits(throttle_scope, fan_id=user.pk, address=address))
+    limits = queue_limits(throttle_scope, fan_id=user.pk, address=address)
+    wait = await ratelimit.ahit(limits, all_refusals=all_refusals)
     if wait is None:
         return None
     response = api_exception_handler(drf_exceptions.Throttled(wait), {})
