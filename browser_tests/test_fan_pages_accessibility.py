@@ -137,6 +137,9 @@ def test_the_queue_in_every_state(page: Page, demo_event):
     expect(page.locator("#queue-status")).not_to_contain_text("less than a minute")
     problems += audit(page, "queue, paused")
 
+    # Off the queue page first: its socket would otherwise carry the fan to the seat map on admission,
+    # racing (and aborting) the navigation below.
+    page.goto(demo_event.get_absolute_url())
     _outside_playwright(queue_resume, event=demo_event)
     _outside_playwright(queue_admit_batch, event=demo_event, size=100)
     page.goto(f"/events/{demo_event.slug}/queue/")
