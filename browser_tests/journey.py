@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from playwright.sync_api import Page, expect
+
+from queueing.tests.helpers import in_thread
 
 FAN_PASSWORD = "a-long-fan-passphrase-42"
 
@@ -127,3 +130,11 @@ def expect_tickets(page: Page, count: int) -> None:
     for index in range(count):
         code = tickets.nth(index).get_attribute("data-ticket-code")
         expect(tickets.nth(index).get_by_role("img", name=f"QR code of ticket {code}")).to_be_visible()
+
+
+def outside_playwright(function, *, timeout: float = 10, **kwargs):
+    """Call ``function(**kwargs)`` in a thread of its own. Playwright's sync API keeps an event loop
+    running in the test's thread; the services send notifications after they commit, which needs a
+    thread without one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(in_thread(function), **kwargs).result(timeout=timeout)

@@ -7,7 +7,6 @@ Fans join and buy in the test process, on the live server's database and Redis (
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -17,9 +16,9 @@ from bookings.models import Booking
 from bookings.tests import conftest as bookings_fixtures
 from boxoffice.models import SaleControlAction
 from boxoffice.tests.conftest import buy
+from browser_tests import journey
 from queueing.models import EventQueue
 from queueing.services import queue_admit_batch, queue_join
-from queueing.tests.helpers import in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,13 +30,6 @@ make_fans = bookings_fixtures.make_fans
 STAFF_EMAIL = "boxoffice@turnstile.local"
 STAFF_PASSWORD = "a-long-staff-passphrase-42"
 LIVE_TIMEOUT = 10_000  # the figures poll every 3 s
-
-
-def _outside_playwright(function, **kwargs):
-    # Playwright's sync API keeps an event loop running in this thread; services that notify after
-    # commit need a thread without one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(in_thread(function), **kwargs).result(timeout=20)
 
 
 @pytest.fixture
@@ -76,12 +68,14 @@ def test_staff_run_a_sale_from_the_box_office(operator_page: Page, staff, event,
 
     # Fans join: the queue length changes on the open page, without a reload.
     for fan in fans:
-        _outside_playwright(queue_join, user=fan, event=event)
+        journey.outside_playwright(queue_join, user=fan, event=event, timeout=20)
     expect(page.locator("#fig-waiting")).to_have_text("5", timeout=LIVE_TIMEOUT)
 
     # Two are admitted and one buys two seats: seats sold changes live too.
-    _outside_playwright(queue_admit_batch, event=event, size=2)
-    booking = _outside_playwright(buy, fan=fans[0], event=event, seat_list=[seats[0], seats[5]])
+    journey.outside_playwright(queue_admit_batch, event=event, size=2, timeout=20)
+    booking = journey.outside_playwright(
+        buy, fan=fans[0], event=event, seat_list=[seats[0], seats[5]], timeout=20
+    )
     assert booking.status == Booking.Status.CONFIRMED
     expect(page.locator("#fig-seats-sold")).to_have_text("2", timeout=LIVE_TIMEOUT)
     expect(page.locator("#fig-waiting")).to_have_text("3", timeout=LIVE_TIMEOUT)

@@ -8,7 +8,6 @@ the Redis channel layer to the server's sockets, as in production. No Stripe key
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.management import call_command
@@ -20,7 +19,6 @@ from bookings.tests.conftest import admit as admit_fans
 from browser_tests import journey
 from events.models import Event, Seat
 from queueing.services import queue_admit_batch
-from queueing.tests.helpers import in_thread
 
 DEMO_EVENT_NAME = "Turnstile Live: Demo Night"
 DEMO_EVENT_SLUG = "turnstile-live-demo"
@@ -29,13 +27,6 @@ OTHER_FAN_EMAIL = "fan2@turnstile.local"
 FAN_PASSWORD = "turnstile-fan"
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _outside_playwright(function, **kwargs):
-    # Playwright's sync API keeps an event loop running in this thread; the services send channel-layer
-    # messages after they commit, which needs a thread without one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(in_thread(function), **kwargs).result(timeout=10)
 
 
 def _admit(event: Event, users: list[User]) -> None:
@@ -67,7 +58,7 @@ def test_a_fan_queues_is_admitted_picks_seats_pays_offline_and_gets_tickets(page
     journey.log_in(page, email=FAN_EMAIL, password=FAN_PASSWORD)
     journey.open_event(page, event_name=DEMO_EVENT_NAME)
     journey.join_queue(page)
-    _outside_playwright(queue_admit_batch, event=demo_event, size=1)
+    journey.outside_playwright(queue_admit_batch, event=demo_event, size=1)
     journey.expect_seat_map(page, event_slug=DEMO_EVENT_SLUG, timeout=7000)
 
     journey.pick_seat(page, platinum.pk)
@@ -91,7 +82,7 @@ def test_a_declined_payment_puts_the_seats_back_on_the_other_fans_map(
 ):
     gold = _seat(demo_event, "North", "F", 7)
     fans = [User.objects.get(email=FAN_EMAIL), User.objects.get(email=OTHER_FAN_EMAIL)]
-    _outside_playwright(_admit, event=demo_event, users=fans)
+    journey.outside_playwright(_admit, event=demo_event, users=fans)
 
     journey.log_in(other_page, email=OTHER_FAN_EMAIL, password=FAN_PASSWORD)
     journey.open_seat_map(other_page, event_slug=DEMO_EVENT_SLUG)

@@ -14,7 +14,6 @@ phone journeys use.
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
@@ -34,7 +33,6 @@ from events.models import Event, Seat
 from events.services import CategorySpec, EventSpec, SeatMapLayout, event_create, venue_get_or_create
 from queueing.models import AdmissionPass
 from queueing.services import queue_admit_batch, queue_join, queue_pause, queue_resume
-from queueing.tests.helpers import in_thread
 
 DEMO_EVENT_SLUG = "turnstile-live-demo"
 PRESALE_EVENT_SLUG = "turnstile-live-presale"
@@ -43,13 +41,6 @@ OTHER_FAN_EMAIL = "fan2@turnstile.local"
 FAN_PASSWORD = "turnstile-fan"
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _outside_playwright(function, **kwargs):
-    # Playwright's sync API keeps an event loop running in this thread; the services send channel-layer
-    # messages after they commit, which needs a thread without one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(in_thread(function), **kwargs).result(timeout=10)
 
 
 @pytest.fixture
@@ -123,13 +114,13 @@ def test_the_queue_in_every_state(page: Page, demo_event):
 
     ahead = [User.objects.create_user(email=f"ahead{n}@example.com", password="x" * 12) for n in range(3)]
     for fan in ahead:
-        _outside_playwright(queue_join, user=fan, event=demo_event)
+        journey.outside_playwright(queue_join, user=fan, event=demo_event)
     page.goto(demo_event.get_absolute_url())
     journey.join_queue(page)
     journey.expect_place_in_line(page, 4)
     problems += audit(page, "queue, waiting")
 
-    _outside_playwright(queue_pause, event=demo_event)
+    journey.outside_playwright(queue_pause, event=demo_event)
     page.reload()
     expect(page.locator('[data-queue-field="estimatedWaitTime"]')).to_have_text("paused")
     expect(page.locator('[data-queue-field="summary"]')).to_contain_text("Estimated wait: paused.")
@@ -140,8 +131,8 @@ def test_the_queue_in_every_state(page: Page, demo_event):
     # Off the queue page first: its socket would otherwise carry the fan to the seat map on admission,
     # racing (and aborting) the navigation below.
     page.goto(demo_event.get_absolute_url())
-    _outside_playwright(queue_resume, event=demo_event)
-    _outside_playwright(queue_admit_batch, event=demo_event, size=100)
+    journey.outside_playwright(queue_resume, event=demo_event)
+    journey.outside_playwright(queue_admit_batch, event=demo_event, size=100)
     page.goto(f"/events/{demo_event.slug}/queue/")
     expect(page.locator("#queue-status")).to_have_attribute("data-queue-state", "admitted")
     problems += audit(page, "queue, admitted")
@@ -151,9 +142,9 @@ def test_the_queue_in_every_state(page: Page, demo_event):
 
 def test_choosing_paying_paid_declined_and_expired(page: Page, small_event):
     fan, other = _fan(), _fan(OTHER_FAN_EMAIL)
-    _outside_playwright(lambda: admit(small_event, fan, other))
+    journey.outside_playwright(lambda: admit(small_event, fan, other))
     taken = _seat(small_event, "North", "A", 9)
-    _outside_playwright(seats_hold, user=other, event=small_event, seat_ids=[taken.pk])
+    journey.outside_playwright(seats_hold, user=other, event=small_event, seat_ids=[taken.pk])
     problems: list[str] = []
 
     journey.log_in(page, email=FAN_EMAIL, password=FAN_PASSWORD)
@@ -206,7 +197,7 @@ def test_choosing_paying_paid_declined_and_expired(page: Page, small_event):
     journey.open_seat_map(page, event_slug=small_event.slug)
     journey.pick_seat(page, gold.pk)
     unpaid = journey.continue_to_payment(page)
-    _outside_playwright(time_passes_beyond_the_window, event=small_event)
+    journey.outside_playwright(time_passes_beyond_the_window, event=small_event)
     page.goto(f"/events/{small_event.slug}/seats/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your time ran out")
     expect(page.get_by_role("button", name="Join the queue again")).to_be_visible()
@@ -221,9 +212,9 @@ def test_choosing_paying_paid_declined_and_expired(page: Page, small_event):
 
 def test_the_clock_warns_at_two_minutes_and_30_seconds_then_says_what_happened(page: Page, small_event):
     fan = _fan()
-    _outside_playwright(lambda: admit(small_event, fan))
+    journey.outside_playwright(lambda: admit(small_event, fan))
     seat = _seat(small_event, "South", "C", 3)
-    _outside_playwright(seats_hold, user=fan, event=small_event, seat_ids=[seat.pk])
+    journey.outside_playwright(seats_hold, user=fan, event=small_event, seat_ids=[seat.pk])
     soon = timezone.now() + timedelta(seconds=125)
     AdmissionPass.objects.filter(user=fan).update(expires_at=soon)
     SeatHold.objects.filter(user=fan).update(expires_at=soon)
@@ -249,7 +240,7 @@ def test_the_clock_warns_at_two_minutes_and_30_seconds_then_says_what_happened(p
     problems += audit(page, "seat map, 30 seconds left", reload_for_phone=False)
 
     # Time's up: the page asks the server, which says what happened and offers the way back.
-    _outside_playwright(time_passes_beyond_the_window, event=small_event)
+    journey.outside_playwright(time_passes_beyond_the_window, event=small_event)
     page.clock.run_for(40_000)
     expect(page.get_by_role("heading", level=1)).to_have_text("Your time ran out", timeout=5000)
     expect(page.locator("main")).to_contain_text("went back on sale")

@@ -8,7 +8,6 @@ journeys; the page learns of them over its WebSocket.
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.management import call_command
@@ -19,7 +18,6 @@ from browser_tests import journey
 from browser_tests.a11y import PHONE, screenshot, sideways_overflow
 from events.models import Event
 from queueing.services import queue_admit_batch
-from queueing.tests.helpers import in_thread
 
 DEMO_EVENT_NAME = "Turnstile Live: Demo Night"
 DEMO_EVENT_SLUG = "turnstile-live-demo"
@@ -28,13 +26,6 @@ FAN_PASSWORD = "turnstile-fan"
 SCREENSHOTS = "phone-journey"
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _outside_playwright(function, **kwargs):
-    # Playwright's sync API keeps an event loop running in this thread; the services send channel-layer
-    # messages after they commit, which needs a thread without one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(in_thread(function), **kwargs).result(timeout=10)
 
 
 @pytest.fixture
@@ -93,7 +84,7 @@ def test_a_fan_buys_tickets_from_the_event_page_with_the_keyboard_only(page: Pag
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Waiting room")
     journey.expect_queue_updates(page, mode="live")
-    _outside_playwright(queue_admit_batch, event=demo_event, size=1)
+    journey.outside_playwright(queue_admit_batch, event=demo_event, size=1)
     journey.expect_seat_map(page, event_slug=DEMO_EVENT_SLUG, timeout=7000)
 
     # Into the map: one Tab stop, on the first free seat; arrows move, Enter holds.
@@ -167,7 +158,7 @@ def test_a_fan_buys_tickets_on_a_phone(phone: Page, demo_event):
     journey.expect_queue_updates(page, mode="live")
     step(page, "03-waiting-room")
 
-    _outside_playwright(queue_admit_batch, event=demo_event, size=1)
+    journey.outside_playwright(queue_admit_batch, event=demo_event, size=1)
     journey.expect_seat_map(page, event_slug=DEMO_EVENT_SLUG, timeout=7000)
     # The overview first: sections to choose from, not 2,400 tiny seats.
     expect(page.get_by_text("Choose a section above to see its seats.")).to_be_visible()

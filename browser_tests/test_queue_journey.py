@@ -4,8 +4,6 @@ The admissions run here, in the test process, on the same database and Redis as 
 their messages cross Redis pub/sub to the server's sockets, as in production.
 """
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
@@ -14,7 +12,6 @@ from accounts.tests.factories import UserFactory
 from browser_tests import journey
 from events.models import Event
 from queueing.services import queue_admit_batch, queue_join
-from queueing.tests.helpers import in_thread
 
 DEMO_EVENT_NAME = "Turnstile Live: Demo Night"
 DEMO_EVENT_SLUG = "turnstile-live-demo"
@@ -43,13 +40,6 @@ def demo_event() -> Event:
     return Event.objects.get(slug=DEMO_EVENT_SLUG)
 
 
-def _run_outside_playwright(function, **kwargs):
-    # Playwright's sync API keeps an event loop running in this thread; the services' database work
-    # (and the messages published after commit) belong in a thread without one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(in_thread(function), **kwargs).result(timeout=10)
-
-
 def _fans_ahead(event: Event, count: int) -> None:
     for number in range(count):
         queue_join(user=UserFactory(email=f"early-bird-{number}@example.com"), event=event)
@@ -65,12 +55,12 @@ def test_fan_joins_sees_the_place_move_and_lands_on_the_seat_map_when_admitted(p
     expect(page.locator("#queue-status")).to_contain_text("People ahead of you")
     journey.expect_queue_updates(page, mode="live")
 
-    _run_outside_playwright(queue_admit_batch, event=demo_event, size=1)
+    journey.outside_playwright(queue_admit_batch, event=demo_event, size=1)
     # Pushed over the socket: well before the 5-second poll (which is off while the socket is live).
     journey.expect_place_in_line(page, 2, timeout=3000)
     expect(page.locator('[data-queue-field="usersAhead"]')).to_have_text("1")
 
-    _run_outside_playwright(queue_admit_batch, event=demo_event, size=2)
+    journey.outside_playwright(queue_admit_batch, event=demo_event, size=2)
     journey.expect_seat_map(page, event_slug=DEMO_EVENT_SLUG, timeout=3000)
 
 
@@ -84,7 +74,7 @@ def test_the_open_queue_page_moves_across_two_admission_ticks_without_a_reload(p
     page.evaluate("window.stillTheSamePage = true")  # gone if the page reloads
 
     for tick, place in ((1, 3), (2, 1)):  # two ticks of two fans each
-        _run_outside_playwright(queue_admit_batch, event=demo_event, size=2, tick=tick)
+        journey.outside_playwright(queue_admit_batch, event=demo_event, size=2, tick=tick)
         # Pushed over the socket and derived by the page: well before the 5-second poll.
         journey.expect_place_in_line(page, place, timeout=3000)
         expect(page.locator('[data-queue-field="usersAhead"]')).to_have_text(str(place - 1))
@@ -103,8 +93,8 @@ def test_with_websockets_blocked_the_place_still_updates_by_polling(page: Page, 
     journey.expect_place_in_line(page, 2)
     journey.expect_queue_updates(page, mode="polling")
 
-    _run_outside_playwright(queue_admit_batch, event=demo_event, size=1)
+    journey.outside_playwright(queue_admit_batch, event=demo_event, size=1)
     journey.expect_place_in_line(page, 1, timeout=7000)
 
-    _run_outside_playwright(queue_admit_batch, event=demo_event, size=1)
+    journey.outside_playwright(queue_admit_batch, event=demo_event, size=1)
     journey.expect_seat_map(page, event_slug=DEMO_EVENT_SLUG, timeout=7000)

@@ -7,7 +7,6 @@ database and Redis as the live server; seat changes cross the Redis channel laye
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.management import call_command
@@ -18,7 +17,6 @@ from bookings.services import seats_hold
 from bookings.tests.conftest import admit as admit_fans
 from browser_tests import journey
 from events.models import Event, Seat
-from queueing.tests.helpers import in_thread
 
 DEMO_EVENT_SLUG = "turnstile-live-demo"
 FAN_EMAIL = "fan1@turnstile.local"
@@ -43,19 +41,12 @@ FREEZE_POLLING = "window.fetch = function () { return new Promise(function () {}
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _outside_playwright(function, **kwargs):
-    # Playwright's sync API keeps an event loop running in this thread; the services send channel-layer
-    # messages after they commit, which needs a thread without one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(in_thread(function), **kwargs).result(timeout=10)
-
-
 @pytest.fixture
 def demo_event() -> Event:
     call_command("seed_demo", verbosity=0)
     event = Event.objects.get(slug=DEMO_EVENT_SLUG)
     fans = [User.objects.get(email=FAN_EMAIL), User.objects.get(email=OTHER_FAN_EMAIL)]
-    _outside_playwright(_admit, event=event, users=fans)
+    journey.outside_playwright(_admit, event=event, users=fans)
     return event
 
 
@@ -129,7 +120,7 @@ def test_a_seat_taken_by_someone_else_first_gives_a_message_and_the_fan_keeps_th
     journey.pick_seat(page, mine.pk)
 
     other = User.objects.get(email=OTHER_FAN_EMAIL)
-    _outside_playwright(seats_hold, user=other, event=demo_event, seat_ids=[contested.pk])
+    journey.outside_playwright(seats_hold, user=other, event=demo_event, seat_ids=[contested.pk])
     journey.expect_seat_state(page, contested.pk, "available")  # stale
     journey.pick_seat(page, contested.pk)
 
@@ -148,5 +139,5 @@ def test_with_websockets_blocked_the_map_still_updates_by_polling(page: Page, de
     journey.open_seat_map(page, event_slug=DEMO_EVENT_SLUG)
     journey.expect_seat_map_updates(page, mode="polling")
 
-    _outside_playwright(seats_hold, user=other, event=demo_event, seat_ids=[seat.pk])
+    journey.outside_playwright(seats_hold, user=other, event=demo_event, seat_ids=[seat.pk])
     journey.expect_seat_state(page, seat.pk, "held", timeout=7000)
