@@ -143,17 +143,22 @@ def _load(server: Server, clients_file, *, method="GET", path: str, seconds: flo
     return load, cpu
 
 
+def _warm_up(server: Server, clients_file, *, connections: int) -> None:
+    """Two seconds of GET / first, so every worker has its caches and connections."""
+    run_wrk(
+        url=server.base_url,
+        clients_file=clients_file,
+        method="GET",
+        path="/",
+        seconds=2,
+        connections=connections,
+    )
+
+
 def ceiling(*, workers: int, seconds: float, connections: int) -> tuple[float, list[Result]]:
     clients = write_clients("ceiling", [{"X-Forwarded-For": client_address(i)} for i in range(1000)])
     with running_server("ceiling", workers=workers) as server:
-        run_wrk(
-            url=server.base_url,
-            clients_file=clients,
-            method="GET",
-            path="/",
-            seconds=2,
-            connections=connections,
-        )
+        _warm_up(server, clients, connections=connections)
         load, cpu = _load(server, clients, path="/", seconds=seconds, connections=connections)
     log(f"ceiling: {load.describe()}")
     result = _result("ceiling", f"minimal ASGI app, uvicorn x{workers} (the ceiling)", load, cpu, None)
@@ -197,44 +202,33 @@ def browser_pages(
     )
     run_args = {"seconds": seconds, "connections": connections}
     plan = [
-        ("healthz", "GET /healthz", anonymous_file, "/healthz", {}),
-        ("anon_list", "GET / (anonymous)", anonymous_file, "/", {}),
-        ("anon_event", "GET /events/<slug>/ (anonymous)", anonymous_file, f"/events/{demo.slug}/", {}),
-        ("event_logged_in", "GET /events/<slug>/ (logged in)", browser_file, f"/events/{demo.slug}/", {}),
+        ("healthz", "GET /healthz", anonymous_file, "/healthz"),
+        ("anon_list", "GET / (anonymous)", anonymous_file, "/"),
+        ("anon_event", "GET /events/<slug>/ (anonymous)", anonymous_file, f"/events/{demo.slug}/"),
+        ("event_logged_in", "GET /events/<slug>/ (logged in)", browser_file, f"/events/{demo.slug}/"),
         (
             "queue_page",
             "GET /events/<slug>/queue/ (logged in, waiting)",
             browser_file,
             f"/events/{waiting_event.slug}/queue/",
-            {},
         ),
         (
             "status_poll",
             "GET …/queue/status/ (htmx poll)",
             htmx_file,
             f"/events/{waiting_event.slug}/queue/status/",
-            {},
         ),
         (
             "seat_section",
             "GET /events/<slug>/seats/?section=… (2,400 seats, admitted)",
             seat_file,
             f"/events/{demo.slug}/seats/?section={section}",
-            {},
         ),
     ]
     results = []
     with running_server("turnstile", workers=workers) as server:
-        # Warm every worker's caches and connections on a path of its own first.
-        run_wrk(
-            url=server.base_url,
-            clients_file=anonymous_file,
-            method="GET",
-            path="/",
-            seconds=2,
-            connections=connections,
-        )
-        for key, label, clients, path, _extra in plan:
+        _warm_up(server, anonymous_file, connections=connections)
+        for key, label, clients, path in plan:
             load, cpu = _load(server, clients, path=path, **run_args)
             log(f"{label}: {load.describe()}")
             results.append(_result(key, label, load, cpu, ceiling_rate))

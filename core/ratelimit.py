@@ -83,6 +83,16 @@ def _is_ip(value: str) -> bool:
     return True
 
 
+def client_address_of_scope(scope) -> str:
+    """``client_address`` of an ASGI scope (the queue's fast path, WebSocket connections)."""
+    forwarded_for = None
+    for name, value in scope.get("headers", []):
+        if name == b"x-forwarded-for":
+            forwarded_for = value.decode("latin-1")
+    client = scope.get("client")
+    return client_address(str(client[0]) if client else None, forwarded_for) or "unknown"
+
+
 def client_address_of_request(request) -> str:
     """``client_address`` of a Django request (also django-ratelimit's ``RATELIMIT_IP_META_KEY``)."""
     return client_address(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR"))

@@ -15,9 +15,9 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.throttling import BaseThrottle
 
 from core import ratelimit
-from core.ratelimit import Limit, parse_rate
+from core.ratelimit import Limit
 
-__all__ = ["SettingsRateThrottle", "SettingsRateUserThrottle", "limits_for", "parse_rate"]
+__all__ = ["SettingsRateThrottle", "SettingsRateUserThrottle", "limits_for"]
 
 
 class SettingsRateThrottle(BaseThrottle):

@@ -18,8 +18,8 @@ from redis.exceptions import RedisError
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 
+from core.ratelimit import client_address_of_scope, parse_rate
 from core.realtime import hub
-from core.throttles import parse_rate
 
 
 class BrowserOriginValidator:
@@ -77,26 +77,13 @@ CLOSE_TOO_MANY_CONNECTIONS = 4429
 CLOSE_FLUSH_SECONDS = 2.0
 
 
-def client_address(scope) -> str:
-    """The connecting address: the socket's, or the one NUM_PROXIES trusted proxies put in X-Forwarded-For."""
-    proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES") or 0
-    if proxies:
-        for name, value in scope.get("headers", []):
-            if name == b"x-forwarded-for":
-                hops = [hop.strip() for hop in value.decode("latin-1").split(",") if hop.strip()]
-                if hops:
-                    return hops[-min(proxies, len(hops))]
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
-
-
 async def connection_allowed(scope) -> bool:
     """At most WS_CONNECT_RATE_IP new sockets per address (one Redis INCR, a fixed window)."""
     if not settings.WS_CONNECT_LIMIT_ENABLE:
         return True
     limit, period = parse_rate(settings.WS_CONNECT_RATE_IP)
     window = int(time.time() // period)
-    key = f"{settings.REALTIME_PREFIX}:wsconnect:{client_address(scope)}:{window}"
+    key = f"{settings.REALTIME_PREFIX}:wsconnect:{client_address_of_scope(scope)}:{window}"
     try:
         pipe = hub().redis().pipeline(transaction=False)
         pipe.incr(key)

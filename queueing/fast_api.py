@@ -268,11 +268,7 @@ class QueueFastPath:
 async def _throttle(scope: Scope, user: AbstractBaseUser, throttle_scope: str, *, all_refusals: bool = False):
     """The queue API's limits (``queueing.throttles``, counted in Redis without a thread): ``None``
     or the 429 answer DRF gives."""
-    forwarded_for = None
-    for name, value in scope["headers"]:
-        if name == b"x-forwarded-for":
-            forwarded_for = value.decode("latin-1")
-    address = ratelimit.client_address((scope.get("client") or ("", 0))[0], forwarded_for)
+    address = ratelimit.client_address_of_scope(scope)
     limits = queue_limits(throttle_scope, fan_id=user.pk, address=address)
     wait = await ratelimit.ahit(limits, all_refusals=all_refusals)
     if wait is None:
