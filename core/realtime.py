@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import struct
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 
 class LiveSocket(Protocol):
-    def live_frame(self, text: str) -> None: ...
+    def live_frame(self, text: str, wire: bytes | None = None) -> None: ...
 
     def live_message(self, topic: str, envelope: dict[str, Any]) -> None: ...
 
@@ -58,6 +59,19 @@ def register_merger(kind: str, merge: Merger, *, window_seconds: float) -> None:
 
 def channel_name(topic: str) -> str:
     return f"{settings.REALTIME_PREFIX}:{topic}"
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A whole WebSocket text frame as a server sends it (RFC 6455 section 5.2: FIN, opcode 1,
+    unmasked), so one push is framed once for every socket of the process."""
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -242,9 +256,12 @@ class Hub:
             self.write_frame(topic, encode(_MERGERS[kind][0](frames)))
 
     def write_frame(self, topic: str, text: str) -> None:
-        """One encoded frame to every local socket of the topic."""
-        for socket in list(self.sockets.get(topic, ())):
-            socket.live_frame(text)
+        """One encoded frame to every local socket of the topic (JSON and wire bytes made once)."""
+        sockets = list(self.sockets.get(topic, ()))
+        if sockets:
+            wire = text_frame(text.encode())
+            for socket in sockets:
+                socket.live_frame(text, wire)
 
     async def close(self) -> None:
         if self.resync_timer is not None:

@@ -110,7 +110,7 @@ class QueueConsumer(LiveJsonWebsocketConsumer):
         self.event: Event | None = None
         self.status: QueueStatus | None = None
         self.start_position: int | None = None
-        self.refreshes: deque[float] = deque()
+        self.refreshes: deque[float] | None = None  # created by the first refresh
         self.resync: asyncio.Task | None = None
 
         await self.accept()
@@ -178,6 +178,8 @@ class QueueConsumer(LiveJsonWebsocketConsumer):
         if self.event is None:
             return
         now = time.monotonic()
+        if self.refreshes is None:
+            self.refreshes = deque()
         while self.refreshes and self.refreshes[0] <= now - REFRESH_WINDOW_SECONDS:
             self.refreshes.popleft()
         if len(self.refreshes) >= REFRESHES_PER_WINDOW:

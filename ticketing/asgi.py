@@ -24,7 +24,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from core.metrics import WebSocketMetrics  # noqa: E402
-from core.websocket import BrowserOriginValidator  # noqa: E402
+from core.websocket import BrowserOriginValidator, DirectFrames  # noqa: E402
 from queueing.fast_api import QueueFastPath  # noqa: E402
 from ticketing.routing import websocket_urlpatterns  # noqa: E402
 
@@ -52,8 +52,8 @@ django_http_app = DjangoInThreadPool()
 application = ProtocolTypeRouter(
     {
         "http": QueueFastPath(django_http_app),
-        "websocket": WebSocketMetrics(
-            BrowserOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        "websocket": DirectFrames(
+            WebSocketMetrics(BrowserOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))))
         ),
     }
 )
