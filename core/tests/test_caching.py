@@ -34,10 +34,8 @@ def test_a_test_overriding_caches_gets_the_shared_objects_again():
     assert _in_a_pool_thread_with_a_copied_context("default") is caches["default"]
 
 
-def test_a_backend_not_known_to_be_thread_safe_keeps_djangos_per_thread_objects():
-    config = {
-        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": "/tmp/x"}
-    }
-    with override_settings(CACHES=config):
+def test_a_backend_not_known_to_be_thread_safe_keeps_djangos_per_thread_objects(tmp_path):
+    backend = "django.core.cache.backends.filebased.FileBasedCache"
+    with override_settings(CACHES={"default": {"BACKEND": backend, "LOCATION": str(tmp_path)}}):
         assert not share_cache_connections()
         assert _in_a_pool_thread_with_a_copied_context("default") is not caches["default"]
