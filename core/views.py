@@ -4,27 +4,11 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 
-from core import health
 from core.exceptions import PayloadTooLarge, error_body, store_outage
 from core.middleware import BadRequest, error_response
 
 RATE_LIMIT_RETRY_AFTER_SECONDS = 60
-
-
-@never_cache
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": health.database_ok(), "redis": health.redis_ok()}
-    healthy = all(checks.values())
-    body = {
-        "status": "ok" if healthy else "unavailable",
-        "database": "ok" if checks["database"] else "down",
-        "redis": "ok" if checks["redis"] else "down",
-    }
-    return JsonResponse(body, status=200 if healthy else 503)
 
 
 def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -6,7 +6,8 @@ which capped pages near 80 req/s. So each HTTP request makes one hop into a fixe
 (``WEB_THREADS``) and runs Django's own WSGI handler there: the same middleware, views, sessions,
 CSRF and throttles, with pooled database connections. In front of it the queue API's two hot
 endpoints are answered without a thread (``queueing.fast_api``), sharing auth, throttles and validation
-with the DRF views.
+with the DRF views, and ``/healthz`` answers from a per-process reading of PostgreSQL and Redis
+(``core.health``).
 """
 
 import os
@@ -23,6 +24,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from core.health import HealthProbe  # noqa: E402
 from core.metrics import WebSocketMetrics  # noqa: E402
 from core.websocket import BrowserOriginValidator, DirectFrames  # noqa: E402
 from queueing.fast_api import QueueFastPath  # noqa: E402
@@ -51,7 +53,7 @@ django_http_app = DjangoInThreadPool()
 
 application = ProtocolTypeRouter(
     {
-        "http": QueueFastPath(django_http_app),
+        "http": HealthProbe(QueueFastPath(django_http_app)),
         "websocket": DirectFrames(
             WebSocketMetrics(BrowserOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))))
         ),

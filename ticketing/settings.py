@@ -245,6 +245,8 @@ QUEUE_PAGE_STATUS_RATE = env_str("QUEUE_PAGE_STATUS_RATE", "120/m")
 # off sends them through Django + DRF like every other endpoint. Events are cached there this long.
 QUEUE_FAST_PATH = env_bool("QUEUE_FAST_PATH", True)
 QUEUE_FAST_PATH_EVENT_SECONDS = float(env_str("QUEUE_FAST_PATH_EVENT_SECONDS", "1"))
+# /healthz checks PostgreSQL and Redis at most this often per process (core.health).
+HEALTH_CHECK_SECONDS = float(env_str("HEALTH_CHECK_SECONDS", "1"))
 
 # --- Seat holds and bookings ---------------------------------------------------------------------
 

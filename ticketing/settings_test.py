@@ -19,3 +19,4 @@ PASSWORD_HASHERS = ["core.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS] 
 LOCAL_CACHE_SECONDS = 0
 # Pub/sub channels are shared by every Redis database: keep test runs apart from servers on the same one.
 REALTIME_PREFIX = "turnstile-test:" + REALTIME_PREFIX  # noqa: F405
+HEALTH_CHECK_SECONDS = 0  # every probe checks: tests see an outage at once

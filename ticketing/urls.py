@@ -3,7 +3,6 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.metrics import metrics_view
-from core.views import healthz
 
 admin.site.site_header = "Turnstile staff"
 admin.site.site_title = "Turnstile staff"
@@ -19,7 +18,6 @@ urlpatterns = [
     path("", include("queueing.urls")),
     path("", include("bookings.urls")),
     path("", include("payments.urls")),
-    path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("box-office/", include("boxoffice.urls")),
     path("accounts/", include("accounts.urls")),

@@ -1,11 +1,21 @@
+"""``/healthz``: PostgreSQL and Redis readiness, answered in front of Django and checked at most once
+per ``HEALTH_CHECK_SECONDS`` per process."""
+
+import asyncio
 import copy
+import json
 
 import pytest
 import redis
+from asgiref.sync import async_to_sync
+from channels.testing import HttpCommunicator
 from django.db import connection
 from django.db.backends.postgresql.base import DatabaseWrapper
 
 from core import health
+from ticketing.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
@@ -14,6 +24,7 @@ def unreachable_database(monkeypatch):
     settings_dict = copy.deepcopy(connection.settings_dict)
     settings_dict.update(HOST="127.0.0.1", PORT="1", OPTIONS={"connect_timeout": 1})
     dead = DatabaseWrapper(settings_dict, alias="unreachable")
+    dead.inc_thread_sharing()  # the probe checks in a worker thread
     monkeypatch.setattr(health, "connection", dead)
     yield
     dead.close()
@@ -25,25 +36,74 @@ def unreachable_redis(monkeypatch):
     monkeypatch.setattr(health, "get_redis_connection", lambda alias: dead)
 
 
-@pytest.mark.django_db
-def test_healthz_reports_database_and_redis_up(client):
-    response = client.get("/healthz")
-
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+@pytest.fixture(autouse=True)
+def forget_the_last_reading(monkeypatch):
+    monkeypatch.setattr(health, "readiness", health._Readiness())
 
 
-@pytest.mark.django_db
-def test_healthz_is_503_when_redis_is_down(client, unreachable_redis):
-    response = client.get("/healthz")
-
-    assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "ok", "redis": "down"}
+async def _probe(method="GET"):
+    response = await HttpCommunicator(application, method, "/healthz").get_response(timeout=15)
+    headers = dict(response["headers"])
+    return response["status"], headers, json.loads(response["body"]) if response["body"] else None
 
 
-@pytest.mark.django_db
-def test_healthz_is_503_when_the_database_is_down(client, unreachable_database):
-    response = client.get("/healthz")
+def probe(method="GET"):
+    return async_to_sync(_probe)(method)
 
-    assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "down", "redis": "ok"}
+
+def test_healthz_reports_database_and_redis_up():
+    status, headers, body = probe()
+
+    assert status == 200
+    assert body == {"status": "ok", "database": "ok", "redis": "ok"}
+    assert headers[b"content-type"] == b"application/json"
+    assert b"no-store" in headers[b"cache-control"]
+
+
+def test_healthz_is_503_when_redis_is_down(unreachable_redis):
+    status, _, body = probe()
+
+    assert status == 503
+    assert body == {"status": "unavailable", "database": "ok", "redis": "down"}
+
+
+def test_healthz_is_503_when_the_database_is_down(unreachable_database):
+    status, _, body = probe()
+
+    assert status == 503
+    assert body == {"status": "unavailable", "database": "down", "redis": "ok"}
+
+
+def test_head_answers_without_a_body_and_other_methods_are_405():
+    head_status, _, head_body = probe("HEAD")
+    post_status, post_headers, _ = probe("POST")
+
+    assert (head_status, head_body) == (200, None)
+    assert post_status == 405
+    assert post_headers[b"allow"] == b"GET, HEAD"
+
+
+def test_a_crowd_of_probes_costs_one_check_per_interval(settings, monkeypatch):
+    settings.HEALTH_CHECK_SECONDS = 60
+    checks = []
+    real_check = health._check_services
+    monkeypatch.setattr(health, "_check_services", lambda: checks.append(1) or real_check())
+
+    async def crowd():
+        return await asyncio.gather(*(_probe() for _ in range(50)))
+
+    answers = async_to_sync(crowd)()
+
+    assert {status for status, _, _ in answers} == {200}
+    assert len(checks) == 1
+
+
+def test_an_outage_shows_once_the_last_reading_is_older_than_the_interval(settings, monkeypatch):
+    settings.HEALTH_CHECK_SECONDS = 60
+    assert probe()[0] == 200
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
+    monkeypatch.setattr(health, "get_redis_connection", lambda alias: dead)
+    assert probe()[0] == 200  # the reading is still fresh
+
+    settings.HEALTH_CHECK_SECONDS = 0
+    assert probe()[0] == 503

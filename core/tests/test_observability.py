@@ -19,9 +19,9 @@ from core.metrics import WebSocketMetrics, current_request
 
 @pytest.mark.django_db
 def test_every_answer_carries_a_request_id_and_keeps_a_proxys_id(client):
-    fresh = client.get("/healthz")
-    forwarded = client.get("/healthz", headers={"X-Request-ID": "lb-0123456789abcdef"})
-    hostile = client.get("/healthz", headers={"X-Request-ID": "<script>"})
+    fresh = client.get("/api/no-such-endpoint/")
+    forwarded = client.get("/api/no-such-endpoint/", headers={"X-Request-ID": "lb-0123456789abcdef"})
+    hostile = client.get("/api/no-such-endpoint/", headers={"X-Request-ID": "<script>"})
 
     assert len(fresh["X-Request-ID"]) == 16
     assert forwarded["X-Request-ID"] == "lb-0123456789abcdef"
