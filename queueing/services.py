@@ -53,6 +53,7 @@ from django.utils import timezone
 
 from core.exceptions import Busy
 from events.models import Event
+from lottery.services import lottery_draw
 from queueing import notify
 from queueing.batching import join_recorder
 from queueing.exceptions import NotInQueue, SaleClosed
@@ -424,7 +425,8 @@ def queue_open_prequeue(*, event: Event) -> int:
                     "pk", "user_id"
                 )
             )
-            secrets.SystemRandom().shuffle(entries)
+            # A shuffle anyone can recompute from the seed committed before the sale (lottery app).
+            entries = lottery_draw(event=event, entries=entries, now=now)
             placed = len(entries)
             if entries:
                 first = client.incrby(keys.seq, placed) - placed + 1

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "bookings",
     "payments",
     "boxoffice",
+    "lottery",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,35 @@
+"""Staff see the lottery; nobody edits it (the database refuses changes too, see ``lottery.models``)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from lottery.models import PrequeueLottery
+
+
+@admin.register(PrequeueLottery)
+class PrequeueLotteryAdmin(admin.ModelAdmin):
+    list_display = ["event", "commitment", "committed_at", "drawn_at", "entrant_count"]
+    fields = ["event", "commitment", "committed_at", "drawn_at", "published_seed", "entrant_count"]
+    readonly_fields = fields
+    list_select_related = ["event"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("seed"))
+    def published_seed(self, obj: PrequeueLottery) -> str:
+        # Secret until the draw, from staff too: whoever knows it early knows the order of any pre-queue.
+        return obj.seed if obj.is_drawn else str(_("hidden until the draw"))
+
+    @admin.display(description=_("entrants"))
+    def entrant_count(self, obj: PrequeueLottery) -> int:
+        return len(obj.order)
