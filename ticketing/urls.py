@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("bookings.urls")),
     path("", include("payments.urls")),
     path("", include("lottery.urls")),
+    path("", include("waitlist.urls")),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("box-office/", include("boxoffice.urls")),
@@ -32,5 +33,6 @@ urlpatterns = [
     path("api/", include("queueing.api_urls")),
     path("api/", include("bookings.api_urls")),
     path("api/", include("payments.api_urls")),
+    path("api/", include("waitlist.api_urls")),
     path("admin/", admin.site.urls),
 ]
