@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
+
 from core.formats import api_datetime
 from events.models import Event
 from lottery.algorithm import entrant_id_of
@@ -16,8 +18,23 @@ ALGORITHM = (
 )
 
 
-def lottery_for_event(*, event: Event) -> PrequeueLottery | None:
-    return PrequeueLottery.objects.filter(event=event).first()
+def lottery_for_event(*, event: Event, with_order: bool = True) -> PrequeueLottery | None:
+    """The event's lottery; without its order (a large list) for the pages that only need the rest."""
+    lotteries = PrequeueLottery.objects.filter(event=event)
+    return (lotteries if with_order else lotteries.defer("order")).first()
+
+
+def lottery_place(*, lottery: PrequeueLottery, entrant_id: str) -> int | None:
+    """The entrant's drawn place, found by PostgreSQL inside the stored order (no list sent over)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.place FROM {PrequeueLottery._meta.db_table} AS l, "  # noqa: S608 (table name is ours)
+            'jsonb_array_elements_text(l."order") WITH ORDINALITY AS t(entrant_id, place) '
+            "WHERE l.id = %s AND t.entrant_id = %s",
+            [lottery.pk, entrant_id],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
 
 
 def lottery_publication(*, lottery: PrequeueLottery) -> dict[str, Any]:
@@ -42,8 +59,5 @@ def lottery_entrant_of(*, lottery: PrequeueLottery, user) -> tuple[str, int | No
     """The fan's entrant id in this lottery and their drawn place (None before the draw or if they were
     not in the pre-queue)."""
     entrant_id = entrant_id_of(pseudonym_key_hex=lottery.pseudonym_key, user_id=user.pk)
-    try:
-        place = lottery.order.index(entrant_id) + 1
-    except ValueError:
-        place = None
+    place = lottery_place(lottery=lottery, entrant_id=entrant_id) if lottery.drawn_at is not None else None
     return entrant_id, place
