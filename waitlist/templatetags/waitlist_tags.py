@@ -14,6 +14,14 @@ from waitlist.selectors import event_is_sold_out, waitlist_entry_for, waitlist_s
 register = template.Library()
 
 
+def _sold_out(context: template.Context, event: Event) -> bool:
+    """From the counts the event page already has (kept per process for a second), else PostgreSQL."""
+    categories = context.get("categories")
+    if categories:
+        return all(category.available_seats == 0 for category in categories)
+    return event_is_sold_out(event=event)
+
+
 @register.inclusion_tag("waitlist/_waitlist.html", takes_context=True)
 def waitlist_call_to_action(
     context: template.Context, event: Event, offer_only: bool = False
@@ -37,6 +45,6 @@ def waitlist_call_to_action(
             leave_url = reverse("waitlist:leave", kwargs={"slug": event.slug})
             return {**result, "action": "waiting", "status": current, "leave_url": leave_url}
         return result
-    if offer_only or not event_is_sold_out(event=event):
+    if offer_only or not _sold_out(context, event):
         return result
     return {**result, "action": "join", "join_url": reverse("waitlist:join", kwargs={"slug": event.slug})}
