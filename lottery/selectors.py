@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.db import connection
@@ -35,6 +36,18 @@ def lottery_place(*, lottery: PrequeueLottery, entrant_id: str) -> int | None:
         )
         row = cursor.fetchone()
     return int(row[0]) if row else None
+
+
+def lottery_first_places(*, lottery: PrequeueLottery, count: int) -> tuple[int, list[str]]:
+    """How many entrants were drawn, and the first ``count`` of the order, read inside PostgreSQL."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'SELECT jsonb_array_length("order"), jsonb_path_query_array("order", %s::jsonpath) '  # noqa: S608
+            f"FROM {PrequeueLottery._meta.db_table} WHERE id = %s",  # (the table name is ours)
+            [f"$[0 to {max(count, 1) - 1}]", lottery.pk],
+        )
+        total, first = cursor.fetchone()
+    return total, (json.loads(first) if isinstance(first, str) else first)
 
 
 def lottery_publication(*, lottery: PrequeueLottery) -> dict[str, Any]:

@@ -84,6 +84,10 @@ def test_the_script_recomputes_the_published_order_of_a_test_on_sale(drawn_sale,
     data = json.loads(download.content)
     lottery = PrequeueLottery.objects.get(event=event)
 
+    page = client.get(reverse("lottery:page", args=[event.slug])).content.decode()
+    assert lottery.seed in page
+    assert f"<code>{data['order'][0]}</code>" in page
+    assert f"<dd>{PREQUEUE_SIZE}</dd>" in page
     for fan in (fans[0], fans[-1]):
         entrant_id, place = lottery_entrant_of(lottery=lottery, user=fan)
         result = _run_script(path, "--entrant", entrant_id, "--commitment", commitment)
