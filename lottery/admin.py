@@ -8,10 +8,11 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from lottery.models import PrequeueLottery
+from queueing.admin import ReadOnlyAdmin
 
 
 @admin.register(PrequeueLottery)
-class PrequeueLotteryAdmin(admin.ModelAdmin):
+class PrequeueLotteryAdmin(ReadOnlyAdmin):
     list_display = ["event", "commitment", "committed_at", "drawn_at", "entrant_count"]
     fields = ["event", "commitment", "committed_at", "drawn_at", "published_seed", "entrant_count"]
     readonly_fields = fields
@@ -21,15 +22,6 @@ class PrequeueLotteryAdmin(admin.ModelAdmin):
         # The count from PostgreSQL: the order itself can be a long list.
         entrants = Func(F("order"), function="jsonb_array_length", output_field=IntegerField())
         return super().get_queryset(request).defer("order").annotate(entrants=entrants)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @admin.display(description=_("seed"))
     def published_seed(self, obj: PrequeueLottery) -> str:

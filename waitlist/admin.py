@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
+from queueing.admin import ReadOnlyAdmin
 from waitlist.models import WaitlistEntry
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(admin.ModelAdmin):
+class WaitlistEntryAdmin(ReadOnlyAdmin):
     list_display = ["event", "user", "state", "joined_at", "offered_at", "offer_expires_at"]
     list_filter = ["state", "event"]
     search_fields = ["user__email"]
     list_select_related = ["event", "user"]
     ordering = ["event", "pk"]
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

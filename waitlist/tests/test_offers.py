@@ -7,8 +7,6 @@ of seat returns give more offers than free seats.
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -29,7 +27,7 @@ from payments.services import booking_refund
 from queueing.models import AdmissionPass
 from queueing.selectors import admission_pass_is_valid
 from queueing.services import queue_join
-from queueing.tests.helpers import in_thread
+from queueing.tests.helpers import race
 from waitlist.models import WaitlistEntry
 from waitlist.services import waitlist_join, waitlist_offer_seats
 from waitlist.tasks import offer_waitlists
@@ -38,21 +36,6 @@ from waitlist.tests.conftest import sell, sell_and_pay
 pytestmark = pytest.mark.django_db(transaction=True)
 
 OFFERED = WaitlistEntry.State.OFFERED
-
-
-def _race(calls):
-    barrier = threading.Barrier(len(calls))
-
-    @in_thread
-    def run(call):
-        barrier.wait()
-        try:
-            return call()
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test inspects
-            return exc
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def _entry(fan, event) -> WaitlistEntry:
@@ -145,7 +128,7 @@ def test_two_concurrent_seat_returns_never_offer_one_seat_twice(event, seats, ma
     for fan in fans:
         waitlist_join(user=fan, event=event)
 
-    outcomes = _race([lambda booking=booking: booking_mark_refunded(booking=booking) for booking in bookings])
+    outcomes = race([lambda booking=booking: booking_mark_refunded(booking=booking) for booking in bookings])
 
     assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)], outcomes
     states = [_entry(fan, event).state for fan in fans]
@@ -164,7 +147,7 @@ def test_racing_offer_runs_for_one_free_seat_make_one_offer(event, seats, make_f
     booking.save(update_fields=["status"])
     booking.items.update(is_active=False)
 
-    outcomes = _race([lambda: waitlist_offer_seats(event=event) for _ in range(6)])
+    outcomes = race([lambda: waitlist_offer_seats(event=event) for _ in range(6)])
 
     assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)], outcomes
     assert sum(len(offered) for offered in outcomes) == 1
@@ -177,8 +160,8 @@ def test_one_fan_never_gets_two_live_offers(event, seats, make_fans):
     (fan,) = make_fans(1)
     waitlist_join(user=fan, event=event)
 
-    _race([lambda booking=booking: booking_mark_refunded(booking=booking) for booking in bookings])
-    _race([lambda: waitlist_offer_seats(event=event) for _ in range(4)])
+    race([lambda booking=booking: booking_mark_refunded(booking=booking) for booking in bookings])
+    race([lambda: waitlist_offer_seats(event=event) for _ in range(4)])
 
     assert WaitlistEntry.objects.filter(user=fan, event=event).count() == 1
     assert _entry(fan, event).state == OFFERED
