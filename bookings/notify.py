@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from django.db import transaction
 
+from bookings.signals import seats_returned
 from core.realtime import publish_many, register_merger
 
 SEATS_FRAME = "seats"
@@ -79,3 +80,6 @@ def notify_seats_changed_on_commit(event_id: int, changes: Iterable[tuple[int, s
     batch = list(changes)
     if batch:
         transaction.on_commit(lambda: notify_seats_changed(event_id, batch), robust=True)
+    if any(state == AVAILABLE for _, state in batch):
+        # Every path that puts seats back on sale comes through here (expiry, release, cancel, refund).
+        transaction.on_commit(lambda: seats_returned.send(sender=None, event_id=event_id), robust=True)

@@ -1,9 +1,11 @@
 """Every fan page, in every state that matters, at 1280x800 and 390x844: zero axe-core violations (WCAG
 2.0-2.2 A/AA and best practices, any impact) and no page wider than the phone's screen.
 
-States: public pages; the queue (pre-queue, waiting, paused, admitted); the seat map (choosing, holding,
-with seats held by others and sold, one section on a phone); paying; paid; declined; the clock's two
-warnings; and after the time ran out. Problems are collected per test and reported together.
+States: public pages; the queue (pre-queue, waiting, paused, admitted); a sold-out event's waiting
+list (to join, joined, an offer) and the pre-queue lottery's page (before and after the draw); the seat
+map (choosing, holding, with seats held by others and sold, one section on a phone); paying; paid;
+declined; the clock's two warnings; and after the time ran out. Problems are collected per test and
+reported together.
 
 The seat pages are audited on a small on-sale venue (the demo's categories and colours, 2 sections of
 6 rows of 10): axe takes about a minute on the demo's 2,400 seats, and every seat is the same markup
@@ -32,7 +34,8 @@ from events.management.commands.seed_demo import GOLD, PLATINUM, SILVER
 from events.models import Event, Seat
 from events.services import CategorySpec, EventSpec, SeatMapLayout, event_create, venue_get_or_create
 from queueing.models import AdmissionPass
-from queueing.services import queue_admit_batch, queue_join, queue_pause, queue_resume
+from queueing.services import queue_admit_batch, queue_join, queue_open_prequeue, queue_pause, queue_resume
+from waitlist.services import waitlist_offer_seats
 
 DEMO_EVENT_SLUG = "turnstile-live-demo"
 PRESALE_EVENT_SLUG = "turnstile-live-presale"
@@ -245,5 +248,49 @@ def test_the_clock_warns_at_two_minutes_and_30_seconds_then_says_what_happened(p
     expect(page.get_by_role("heading", level=1)).to_have_text("Your time ran out", timeout=5000)
     expect(page.locator("main")).to_contain_text("went back on sale")
     assert not Booking.objects.exists()
+
+    assert problems == []
+
+
+def _hold_every_seat(event: Event, holder: User) -> None:
+    admission = admit(event, holder)[0]
+    SeatHold.objects.bulk_create(
+        SeatHold(
+            event=event, seat=seat, user=holder, admission_pass=admission, expires_at=admission.expires_at
+        )
+        for seat in Seat.objects.filter(event=event)
+    )
+
+
+def test_the_waiting_list_and_the_lottery_pages(page: Page, small_event):
+    problems: list[str] = []
+    journey.outside_playwright(_hold_every_seat, event=small_event, holder=_fan(OTHER_FAN_EMAIL))
+    journey.log_in(page, email=FAN_EMAIL, password=FAN_PASSWORD)
+
+    page.goto(small_event.get_absolute_url())
+    problems += audit(page, "event sold out, waiting list to join")
+    page.get_by_role("button", name="Join the waiting list").click()
+    expect(page.get_by_role("button", name="Leave the waiting list")).to_be_visible()
+    problems += audit(page, "event sold out, on the waiting list")
+
+    SeatHold.objects.filter(seat=Seat.objects.filter(event=small_event).first()).delete()
+    journey.outside_playwright(waitlist_offer_seats, event=small_event)
+    page.reload()
+    expect(page.get_by_text("You have an offer until")).to_be_visible()
+    problems += audit(page, "event, waiting-list offer")
+    page.goto(f"/events/{small_event.slug}/queue/")
+    expect(page.get_by_text("You have an offer until")).to_be_visible()
+    problems += audit(page, "queue, waiting-list offer")
+
+    presale = Event.objects.get(slug=PRESALE_EVENT_SLUG)
+    page.goto(f"/events/{presale.slug}/lottery/")
+    problems += audit(page, "lottery before the draw")
+    journey.outside_playwright(queue_join, user=_fan(), event=presale)
+    Event.objects.filter(pk=presale.pk).update(sale_opens_at=timezone.now() - timedelta(seconds=1))
+    presale.refresh_from_db()
+    journey.outside_playwright(queue_open_prequeue, event=presale)
+    page.goto(f"/events/{presale.slug}/lottery/")
+    expect(page.locator("[data-lottery-seed]")).to_be_visible()
+    problems += audit(page, "lottery after the draw")
 
     assert problems == []

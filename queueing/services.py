@@ -53,6 +53,7 @@ from django.utils import timezone
 
 from core.exceptions import Busy
 from events.models import Event
+from lottery.services import lottery_draw
 from queueing import notify
 from queueing.batching import join_recorder
 from queueing.exceptions import NotInQueue, SaleClosed
@@ -424,7 +425,8 @@ def queue_open_prequeue(*, event: Event) -> int:
                     "pk", "user_id"
                 )
             )
-            secrets.SystemRandom().shuffle(entries)
+            # A shuffle anyone can recompute from the seed committed before the sale (lottery app).
+            entries = lottery_draw(event=event, entries=entries, now=now)
             placed = len(entries)
             if entries:
                 first = client.incrby(keys.seq, placed) - placed + 1
@@ -890,3 +892,47 @@ def _rebuild(*, event: Event) -> int:
         pipe.execute()
     logger.info("Rebuilt the queue of event %s from the database: %s waiting.", event.pk, len(waiting))
     return len(waiting)
+
+
+# --- Admission outside the line (the waiting list's offers) ---------------------------------------
+
+
+def queue_grant_admission(
+    *, event: Event, user_id: int, expires_at: datetime, now: datetime
+) -> AdmissionPass | None:
+    """Admit one fan now with a pass until ``expires_at``, outside the line (``waitlist`` offers).
+
+    Runs inside the caller's transaction, after it locked the event queue row (first in the lock
+    order). Nothing happens, and None comes back, while the fan has a place in the line or a valid
+    pass: one turn at a time. The fan's Redis mirror and their live "admitted" push follow the commit;
+    the generation bump makes the repair job rebuild Redis should the process die before that.
+    """
+    entry = (
+        QueueEntry.objects.select_for_update()
+        .filter(event=event, user_id=user_id, state__in=ACTIVE_STATES)
+        .first()
+    )
+    if entry is not None:
+        admission = AdmissionPass.objects.filter(queue_entry=entry, ended_at__isnull=True).first()
+        if entry.state != QueueEntry.State.ADMITTED or (admission is not None and admission.expires_at > now):
+            return None
+        _end_entry(entry=entry, state=QueueEntry.State.EXPIRED, now=now)  # a turn over but not swept yet
+    generation = _bump_generation(event)
+    granted = QueueEntry.objects.create(
+        event=event, user_id=user_id, state=QueueEntry.State.ADMITTED, joined_at=now, admitted_at=now
+    )
+    admission = AdmissionPass.objects.create(
+        event=event, user_id=user_id, queue_entry=granted, issued_at=now, expires_at=expires_at
+    )
+    EventQueue.objects.filter(event=event).update(admitted_total=F("admitted_total") + 1)
+
+    def mirror_in_redis() -> None:
+        keys = QueueKeys(event.pk)
+        pipe = redis_client().pipeline(transaction=True)
+        pipe.zadd(keys.admitted, {str(user_id): expires_at.timestamp()})
+        set_generation_script()(keys=[keys.meta], args=[generation], client=pipe)
+        pipe.execute()
+        notify.notify_admitted(event=event, user_ids=[user_id], expires_at=expires_at)
+
+    transaction.on_commit(mirror_in_redis, robust=True)
+    return admission

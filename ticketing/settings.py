@@ -86,6 +86,8 @@ INSTALLED_APPS = [
     "bookings",
     "payments",
     "boxoffice",
+    "lottery",
+    "waitlist",
 ]
 
 MIDDLEWARE = [
@@ -451,6 +453,16 @@ CELERY_BEAT_SCHEDULE["boxoffice-sample-live-sales"] = {
     "task": "boxoffice.tasks.sample_live_sales",
     "schedule": float(BOXOFFICE_SAMPLE_SECONDS),
     "options": {"expires": float(BOXOFFICE_SAMPLE_SECONDS)},
+}
+
+# --- Waiting lists of sold-out events --------------------------------------------------------------
+
+# Seats coming back are offered at once; this job also passes lapsed offers on to the next fans.
+WAITLIST_SWEEP_SECONDS = env_int("WAITLIST_SWEEP_SECONDS", 30)
+CELERY_BEAT_SCHEDULE["waitlist-offer"] = {
+    "task": "waitlist.tasks.offer_waitlists",
+    "schedule": float(WAITLIST_SWEEP_SECONDS),
+    "options": {"expires": float(WAITLIST_SWEEP_SECONDS)},
 }
 # /metrics answers a staff session, "Authorization: Bearer <METRICS_TOKEN>", or these addresses/networks.
 # Several worker processes: also set PROMETHEUS_MULTIPROC_DIR (read by prometheus_client itself).

@@ -7,7 +7,6 @@ dropped, several fans win the same seat and a fan exceeds the seat limit from tw
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection, transaction
@@ -20,24 +19,9 @@ from bookings.tests.conftest import admit
 from core.exceptions import Busy
 from events.models import Seat
 from queueing.tests.helpers import in_thread
+from queueing.tests.helpers import race as _race
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _race(calls):
-    """Run the zero-argument callables at the same moment; return each one's result or exception."""
-    barrier = threading.Barrier(len(calls))
-
-    @in_thread
-    def run(call):
-        barrier.wait()
-        try:
-            return call()
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test inspects
-            return exc
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def test_twenty_fans_racing_for_one_seat_only_one_wins(event, seats, make_fans):
