@@ -49,7 +49,7 @@ bench-deps:
 
 ## Two web nodes, two Celery workers and two beats behind HAProxy, on loopback (see scripts/scale_check.py).
 scale-check: install-dev scale-deps
-	$(PY) scripts/embedded_services.py -- $(PY) scripts/scale_check.py $(SCALE_ARGS)
+	$(PY) scripts/embedded_services.py -- $(PY) -m scale.check $(SCALE_ARGS)
 
 ## HAProxy (the balancer of scale-check) and PgBouncer (the connection pooler of its tests); Debian packages, needs root.
 scale-deps:
