@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 HAPROXY_CONFIG = ROOT / "deploy" / "haproxy" / "haproxy.cfg"
@@ -175,6 +176,52 @@ class Topology:
         started = self.start(name, [binary, "-db", "-f", str(config)], port=port)
         wait_for_port(port, timeout=10, process=started.process)
         return started
+
+
+PGBOUNCER_CONFIG = """\
+[databases]
+{alias} = host={host} port={port} dbname={dbname} user={user}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {listen_port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {auth_file}
+; A server connection serves one transaction at a time, then the next client's: many web processes,
+; each with its own small pool, share a few PostgreSQL connections.
+pool_mode = transaction
+default_pool_size = {pool_size}
+max_db_connections = {pool_size}
+max_client_conn = 2000
+ignore_startup_parameters = extra_float_digits,options
+"""
+
+
+def pgbouncer(topology: Topology, *, server_url: str, pool_size: int, name: str = "pgbouncer") -> Started:
+    """PgBouncer in transaction mode in front of ``server_url`` (loopback, trust), at most
+    ``pool_size`` server connections. Clients connect to ``127.0.0.1:<port>/<same database name>``."""
+    binary = system_binary("pgbouncer")
+    if binary is None:
+        raise RuntimeError("PgBouncer is not installed: run `make scale-deps` (Debian package pgbouncer)")
+    server = urlsplit(server_url)
+    dbname, user = server.path.lstrip("/"), server.username or "postgres"
+    auth_file = topology.log_dir / f"{name}-users.txt"
+    auth_file.write_text(f'"{user}" ""\n')
+    port = free_port()
+    config = topology.log_dir / f"{name}.ini"
+    config.write_text(
+        PGBOUNCER_CONFIG.format(
+            alias=dbname, host=server.hostname or "127.0.0.1", port=server.port or 5432, dbname=dbname,
+            user=user, listen_port=port, auth_file=auth_file, pool_size=pool_size,
+        )
+    )  # fmt: skip
+    # PgBouncer refuses to run as root: it drops to the postgres system user when started as root.
+    command = [binary, *(["-u", "postgres"] if os.geteuid() == 0 else []), str(config)]
+    topology.log_dir.chmod(0o755)
+    started = topology.start(name, command, port=port)
+    wait_for_port(port, timeout=10, process=started.process)
+    return started
 
 
 def loopback_haproxy_config(*, port: int, backends: list[int]) -> str:

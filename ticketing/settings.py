@@ -143,12 +143,12 @@ if DB_POOL_MAX_SIZE > 0:
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0)
-# Behind PgBouncer in transaction mode each transaction may run on a different server connection:
-# no prepared statements (PgBouncer 1.18 cannot route them) and no server-side cursors (they outlive
-# the transaction that declared them). Our locks and lock_timeout are transaction-scoped already.
+# Behind PgBouncer in transaction mode each transaction may run on another server connection, so a
+# server-side cursor (QuerySet.iterator() outside a transaction) could be looked for on the wrong one.
+# Django already keeps psycopg's prepared statements off; our locks and lock_timeout are
+# transaction-scoped (select_for_update, SET LOCAL), so nothing else depends on the session.
 DB_TRANSACTION_POOLER = env_bool("DB_TRANSACTION_POOLER", False)
 if DB_TRANSACTION_POOLER:
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 # A row lock that cannot be had quickly becomes a clean "busy, retry" error instead of a pile-up.
 DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 5000)
