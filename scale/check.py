@@ -121,12 +121,14 @@ def prepare(environment: dict[str, str], fans: int) -> tuple[Any, list[int], lis
 
     from accounts.models import User
     from bench.common import access_tokens
-    from events.models import Seat
+    from events.models import Event, Seat
     from events.services import CategorySpec, EventSpec, SeatMapLayout, event_create, venue_get_or_create
     from queueing.services import queue_ensure_ready, queue_open_prequeue, queue_pause
 
     call_command("migrate", verbosity=0, interactive=False)
     get_redis_connection("default").flushdb()  # the check's own Redis database
+    # Earlier runs' events (the check's own database): their queues would be admitted all along.
+    Event.objects.filter(slug__startswith="scale-check-").delete()
     run = secrets.token_hex(4)
     venue, _ = venue_get_or_create(name="Scale Check Arena", city="Mumbai")
     now = timezone.now()
@@ -235,7 +237,7 @@ def check_admitted_on_node_b(node_b: Started, balancer: Started, event, tokens: 
     from queueing.services import queue_resume
 
     async def scenario() -> list[dict]:
-        # The first two batches' fans: sockets on node B, and through the balancer.
+        # The first two batches (``tokens`` is in line order): sockets on node B and through the balancer.
         sockets = []
         for index, token in enumerate(tokens[: 2 * BATCH]):
             base = node_b.ws_url if index % 2 == 0 else balancer.ws_url
@@ -295,7 +297,7 @@ def check_ticks_once(workers: list[Started], event) -> None:
 def check_seat_on_node_b(
     node_a: Started, node_b: Started, event, tokens: list[str], seat_ids: list[int]
 ) -> None:
-    holder, watcher = tokens[0], tokens[1]  # both admitted by now
+    holder, watcher = tokens[0], tokens[1]  # the first two in line: both admitted by now
     seat = seat_ids[0]
 
     async def scenario() -> dict:
@@ -383,6 +385,8 @@ def check_node_loss(
 
 def run_checks(args: argparse.Namespace, environment: dict[str, str], topology: Topology) -> None:
     event, user_ids, tokens, seat_ids = prepare(environment, args.fans)
+    from queueing.models import QueueEntry  # Django is set up from here on
+
     say(
         f"PostgreSQL {urlsplit(environment['DATABASE_URL']).path.lstrip('/')}, Redis "
         f"{environment['REDIS_URL']}, broker {urlsplit(environment['CELERY_BROKER_URL']).scheme}; "
@@ -399,13 +403,28 @@ def run_checks(args: argparse.Namespace, environment: dict[str, str], topology: 
     say(f"two web nodes on :{nodes[0].port} and :{nodes[1].port}, HAProxy on :{balancer.port}, "
         "two Celery workers, two beats")  # fmt: skip
     check_one_order(nodes, balancer, event, tokens[:-LATE_FANS])
-    check_admitted_on_node_b(nodes[1], balancer, event, tokens[:-LATE_FANS])
+    # Concurrent joins: line order is not creation order. The first in line are admitted first.
+    sequence_of = dict(QueueEntry.objects.filter(event=event).values_list("user_id", "sequence"))
+    token_of = dict(zip(user_ids, tokens, strict=True))
+    in_line = [token_of[user_id] for user_id in sorted(sequence_of, key=sequence_of.__getitem__)]
+    check_admitted_on_node_b(nodes[1], balancer, event, in_line)
     check_ticks_once(workers, event)
-    check_seat_on_node_b(nodes[0], nodes[1], event, tokens, seat_ids)
+    check_seat_on_node_b(nodes[0], nodes[1], event, in_line, seat_ids)
     check_node_loss(nodes[0], balancer, event, user_ids, tokens)
     for started in topology.started:
         if started is not nodes[0]:
             check(started.process.poll() is None, f"{started.name} exited:\n{started.log_text()[-2000:]}")
+
+
+def _delete_broker_queue(environment: dict[str, str]) -> None:
+    """RabbitMQ keeps a durable queue after its consumers leave: remove this run's."""
+    from kombu import Connection
+
+    try:
+        with Connection(environment["CELERY_BROKER_URL"], connect_timeout=5) as connection:
+            connection.default_channel.queue_delete(environment["CELERY_QUEUE"])
+    except Exception as error:  # noqa: BLE001 - a leftover queue is worth a line, not a failed check
+        say(f"could not delete the broker queue {environment['CELERY_QUEUE']}: {error!r}")
 
 
 def main(argv: list[str]) -> int:
@@ -415,6 +434,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--fans", type=int, default=100)
     parser.add_argument("--timeout", type=float, default=240, help="the whole check, in seconds")
     parser.add_argument("--broker", default=None, help="Celery broker URL (default: the check's Redis)")
+    parser.add_argument("--log-dir", default=None, help="keep every process's log here (default: deleted)")
     args = parser.parse_args(argv)
     if args.fans < 4 * BATCH:
         parser.error(f"--fans must be at least {4 * BATCH}")
@@ -423,7 +443,7 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     environment = scale_environment(args.broker)
     outcome: list[BaseException | None] = [None]
-    with Topology(environment) as topology:
+    with Topology(environment, log_dir=Path(args.log_dir) if args.log_dir else None) as topology:
 
         def target() -> None:
             try:
@@ -441,6 +461,8 @@ def main(argv: list[str]) -> int:
         elif outcome[0] is not None:
             for process in topology.started:
                 say(f"--- last lines of {process.name}:\n{process.log_text()[-1500:]}")
+    if urlsplit(environment["CELERY_BROKER_URL"]).scheme.startswith("amqp"):
+        _delete_broker_queue(environment)
     if outcome[0] is not None:
         say(f"FAILED: {outcome[0]}")
         return 1
