@@ -47,7 +47,7 @@ faults: install-dev
 bench-deps:
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 
-## Two web nodes, two Celery workers and two beats behind HAProxy, on loopback (see scripts/scale_check.py).
+## Two web nodes, two Celery workers and two beats behind HAProxy, on loopback (see scale/check.py).
 scale-check: install-dev scale-deps
 	$(PY) scripts/embedded_services.py -- $(PY) -m scale.check $(SCALE_ARGS)
 
