@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint format install install-dev bench bench-deps browser-deps faults clean
+.PHONY: run test lint format install install-dev bench bench-deps browser-deps scale-check scale-deps faults clean
 
 $(VENV)/.runtime-installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,15 @@ faults: install-dev
 ## wrk, the HTTP load generator of the benchmarks (Debian package; needs root).
 bench-deps:
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+
+## Two web nodes, two Celery workers and two beats behind HAProxy, on loopback (see scale/check.py).
+scale-check: install-dev scale-deps
+	$(PY) scripts/embedded_services.py -- $(PY) -m scale.check $(SCALE_ARGS)
+
+## HAProxy (the balancer of scale-check) and PgBouncer (the connection pooler of its tests); Debian packages, needs root.
+scale-deps:
+	command -v haproxy >/dev/null && command -v pgbouncer >/dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq --no-install-recommends haproxy pgbouncer)
 
 ## Chromium for the browser tests (Debian package; needs root).
 browser-deps:

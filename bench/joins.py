@@ -143,8 +143,10 @@ def http_joins(
     label: str,
     ceiling_rate: float = 0.0,
     warmup_seconds: float = 3,
+    user_offset: int = 0,
 ) -> list[Result]:
-    user_ids = ensure_users(users)
+    # Repeated runs take fresh fans (user_offset): a fan may make only 5 new joins per 5 minutes.
+    user_ids = ensure_users(user_offset + users)[user_offset:]
     tokens_file = write_tokens("join", access_tokens(user_ids))
     if warmup_seconds:
         warm = create_event("http-join-warmup")

@@ -12,7 +12,8 @@ Scenarios (``--only``, comma-separated): ceiling, pages (what a browser asks for
 service-join, http-join, position, memory, idle-ws (and its alias admit-ws: queue sockets on the
 uvicorn workers, idle cost, pushes after admission ticks), seats-ws (seat-map watchers), soak-ws
 (sockets held for --soak-seconds), seats (bench/bench_seats.py), boxoffice (the dashboard and /metrics
-with --fans queued: bench/bench_boxoffice.py).
+with --fans queued: bench/bench_boxoffice.py), nodes-join (joins through HAProxy to two web nodes vs
+one: bench/nodes.py; needs `make scale-deps`).
 Everything runs against 127.0.0.1, on a dedicated database and Redis database (bench/common.py), and
 every load loop is bounded in count and in time. Results also go to bench/results/latest.{json,md}.
 """
@@ -47,6 +48,7 @@ SCENARIOS = [
     "seats-ws",
     "soak-ws",
     "seats",
+    "nodes-join",
 ]
 
 
@@ -177,6 +179,12 @@ def run(args: argparse.Namespace) -> list[Result]:
         from bench import bench_boxoffice
 
         results += bench_boxoffice.run(fans=args.fans, runs=50 if args.quick else 200)
+    if "nodes-join" in args.only:
+        from bench import nodes
+
+        results += nodes.join_scaling(
+            workers=workers, users=args.join_users, seconds=args.seconds, connections=args.connections
+        )
     if "seats" in args.only:  # last: it flushes the benchmark Redis database
         from bench import bench_seats
 

@@ -85,12 +85,13 @@ def _is_ip(value: str) -> bool:
 
 def client_address_of_scope(scope) -> str:
     """``client_address`` of an ASGI scope (the queue's fast path, WebSocket connections)."""
-    forwarded_for = None
-    for name, value in scope.get("headers", []):
-        if name == b"x-forwarded-for":
-            forwarded_for = value.decode("latin-1")
+    # Each proxy may add its own X-Forwarded-For line (HAProxy does): one list, in order, as Django's
+    # request.META joins them, so both edges count the same address.
+    lines = [
+        value.decode("latin-1") for name, value in scope.get("headers", []) if name == b"x-forwarded-for"
+    ]
     client = scope.get("client")
-    return client_address(str(client[0]) if client else None, forwarded_for) or "unknown"
+    return client_address(str(client[0]) if client else None, ",".join(lines) or None) or "unknown"
 
 
 def client_address_of_request(request) -> str:

@@ -1,14 +1,22 @@
-"""Test helpers for live pushes: hear what is published on a topic, as a server process would."""
+"""Test helpers: hear what is published on a live topic, as a server process would; start child
+processes on the test database; require an outside service (skipped locally, failed in CI)."""
 
 from __future__ import annotations
 
 import json
+import os
 import time
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse, urlunparse
 
+import pytest
+from django.conf import settings
 from django_redis import get_redis_connection
 
 from core.realtime import channel_name
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class TopicListener:
@@ -37,3 +45,30 @@ class TopicListener:
 
     def close(self) -> None:
         self.pubsub.close()
+
+
+def child_process_environment(**overrides: str) -> dict[str, str]:
+    """Environment of a server, worker or script this test starts: the test database this process
+    created (pytest-django's ``test_`` name) and this run's Redis, so the child sees the test's data."""
+    from django.db import connections
+
+    database = connections["default"].settings_dict["NAME"]
+    url = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/turnstile"))
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ticketing.settings_test",
+        "DATABASE_URL": urlunparse(url._replace(path=f"/{database}")),
+        "REDIS_URL": settings.REDIS_URL,
+        "PYTHONPATH": str(ROOT),
+        **overrides,
+    }
+
+
+def require_service(available: bool, message: str) -> None:
+    """Skip a test whose outside service or binary is missing here; in CI (``CI`` set), where the
+    service is provided, fail instead: a skipped test there would hide a broken set-up."""
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)

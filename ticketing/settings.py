@@ -145,6 +145,13 @@ if DB_POOL_MAX_SIZE > 0:
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0)
+# Behind PgBouncer in transaction mode each transaction may run on another server connection, so a
+# server-side cursor (QuerySet.iterator() outside a transaction) could be looked for on the wrong one.
+# Django already keeps psycopg's prepared statements off; our locks and lock_timeout are
+# transaction-scoped (select_for_update, SET LOCAL), so nothing else depends on the session.
+DB_TRANSACTION_POOLER = env_bool("DB_TRANSACTION_POOLER", False)
+if DB_TRANSACTION_POOLER:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 # A row lock that cannot be had quickly becomes a clean "busy, retry" error instead of a pile-up.
 DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 5000)
 
@@ -220,6 +227,13 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# Several sites (or test runs) may share one RabbitMQ virtual host: each consumes its own queue.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
+# Tasks are acknowledged late: a worker killed mid-task leaves its task unacknowledged. RabbitMQ
+# redelivers it as soon as the connection drops; a Redis broker only after this visibility timeout
+# (kombu's default, an hour; RabbitMQ ignores it). See docs/scaling.md for choosing the broker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600)}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Waiting room (queueing) -------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import pytest
 from asgiref.sync import async_to_sync
 
 from core import ratelimit
-from core.ratelimit import Limit, client_address
+from core.ratelimit import Limit, client_address, client_address_of_request, client_address_of_scope
 
 
 def test_a_limit_allows_exactly_its_rate_then_reports_the_wait():
@@ -96,3 +96,13 @@ def test_client_address_trusts_only_the_configured_proxies(settings, num_proxies
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": num_proxies}
 
     assert client_address("203.0.113.1", forwarded_for) == expected
+
+
+def test_the_scope_address_reads_every_proxys_forwarded_for_line_like_django(settings, rf):
+    """A TLS terminator's header line, then HAProxy's own line: two trusted proxies, one fan."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 2}
+    headers = [(b"x-forwarded-for", b"198.51.100.7"), (b"x-forwarded-for", b"10.0.0.2")]
+    scope = {"type": "http", "headers": headers, "client": ("10.0.0.3", 1234)}
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="198.51.100.7,10.0.0.2")  # how Django joins the lines
+
+    assert client_address_of_scope(scope) == client_address_of_request(request) == "198.51.100.7"

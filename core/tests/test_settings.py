@@ -75,3 +75,29 @@ def test_passwords_are_hashed_with_argon2_by_default():
     result = load_settings()
 
     assert '"hasher": "django.contrib.auth.hashers.Argon2PasswordHasher"' in result.stdout
+
+
+def test_behind_a_transaction_pooler_server_side_cursors_are_off_and_statements_unprepared():
+    snippet = (
+        "import django, json; from django.conf import settings; django.setup(); "
+        "from django.db import connection; d = settings.DATABASES['default']; "
+        "print(json.dumps([d['DISABLE_SERVER_SIDE_CURSORS'], "
+        "connection.get_connection_params().get('prepare_threshold', 'missing')]))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ticketing.settings"}
+    run = [sys.executable, "-c", snippet]
+    pooled = subprocess.run(  # noqa: S603 - our own interpreter and a fixed snippet
+        run,
+        cwd=ROOT,
+        env={**env, "DB_TRANSACTION_POOLER": "true"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    direct = subprocess.run(  # noqa: S603
+        run, cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+
+    # PgBouncer hands each transaction to any server connection: nothing may outlive one.
+    assert pooled.stdout.strip() == "[true, null]"
+    assert direct.stdout.strip() == "[false, null]"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -21,14 +20,13 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import pytest
 import websockets
-from django.conf import settings
 from django.db import connections
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from core.testing import child_process_environment
 from queueing.services import queue_admit_batch, queue_join
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,17 +43,7 @@ def _free_port() -> int:
 
 
 def _server_environment() -> dict[str, str]:
-    """The test settings, on the test database this process created."""
-    database = connections["default"].settings_dict["NAME"]
-    url = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/turnstile"))
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "ticketing.settings_test",
-        "DATABASE_URL": urlunparse(url._replace(path=f"/{database}")),
-        "REDIS_URL": settings.REDIS_URL,
-        "REALTIME_HEALTH_CHECK_SECONDS": "2",
-        "PYTHONPATH": str(ROOT),
-    }
+    return child_process_environment(REALTIME_HEALTH_CHECK_SECONDS="2")
 
 
 @contextmanager
