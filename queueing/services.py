@@ -72,13 +72,13 @@ from queueing.redis_queue import (
     as_int,
     parse_admission_log,
     parse_unconfirmed,
-    rebuild_finish_script,
-    redis_client,
+    queue_rebuild_finish,
+    queue_redis,
+    queue_set_generation,
     run_admit,
     run_join,
     run_set_generation,
     run_undo_join,
-    set_generation_script,
 )
 from queueing.selectors import (
     QueueState,
@@ -188,13 +188,13 @@ def _join_fifo(*, user, event: Event, attempts: int = 3) -> QueueStatus:
             if not result[4]:
                 recorded = _place_recorded(exc, event_id=event.pk, user_id=user.pk, sequence=sequence)
                 if recorded:
-                    redis_client().hdel(keys.unconfirmed, str(user.pk))
+                    queue_redis().hdel(keys.unconfirmed, str(user.pk))
                     return _waiting_join_status(event=event, result=result)
                 if recorded is False:
                     run_undo_join(keys, user_id=user.pk, sequence=sequence)
             raise
         if inserted:
-            redis_client().hdel(keys.unconfirmed, str(user.pk))
+            queue_redis().hdel(keys.unconfirmed, str(user.pk))
         elif not result[4]:
             return _reconcile_join(user=user, event=event, sequence=sequence, attempts=attempts - 1)
         return _waiting_join_status(event=event, result=result)
@@ -269,7 +269,7 @@ async def aqueue_join(*, user, event: Event) -> QueueStatus:
                 exc, event_id=event.pk, user_id=user.pk, sequence=sequence
             )
             if recorded:
-                await database_sync_to_async(redis_client().hdel)(
+                await database_sync_to_async(queue_redis().hdel)(
                     QueueKeys(event.pk).unconfirmed, str(user.pk)
                 )
                 return _waiting_join_status(event=event, result=result)
@@ -290,7 +290,7 @@ def _reconcile_join(*, user, event: Event, sequence: int, attempts: int = 2) -> 
     keys = QueueKeys(event.pk)
     if queue_ensure_current(event=event) and attempts > 0:
         return _join_fifo(user=user, event=event, attempts=attempts)
-    client = redis_client()
+    client = queue_redis()
     now = timezone.now()
     with transaction.atomic():
         entry = (
@@ -361,7 +361,7 @@ def _join_prequeue(*, user, event: Event) -> QueueStatus | None:
             event_id=event.pk, user_id=user.pk, sequence=None, state=QueueEntry.State.PREQUEUE
         )
         if inserted:
-            redis_client().sadd(QueueKeys(event.pk).pre, str(user.pk))
+            queue_redis().sadd(QueueKeys(event.pk).pre, str(user.pk))
     status = queue_status(user=user, event=event)
     if status is None:
         raise NotInQueue()
@@ -391,13 +391,13 @@ def queue_leave(*, user, event: Event) -> None:
             raise NotInQueue()
         _end_entry(entry=entry, state=QueueEntry.State.LEFT, now=now)
     keys = QueueKeys(event.pk)
-    pipe = redis_client().pipeline(transaction=True)
+    pipe = queue_redis().pipeline(transaction=True)
     pipe.zrem(keys.waiting, str(user.pk))
     pipe.srem(keys.pre, str(user.pk))
     pipe.zrem(keys.admitted, str(user.pk))
     pipe.hdel(keys.pending, str(user.pk))
     pipe.hdel(keys.unconfirmed, str(user.pk))
-    set_generation_script()(keys=[keys.meta], args=[generation], client=pipe)
+    queue_set_generation(pipe, keys, generation=generation)
     pipe.execute()
     notify.notify_fan_left(event=event, sequence=entry.sequence)
     fan_left_queue.send(sender=QueueEntry, user=user, event=event)
@@ -413,7 +413,7 @@ def queue_open_prequeue(*, event: Event) -> int:
     if state.opened_at is None and now < event.sale_opens_at:
         return 0
     keys = QueueKeys(event.pk)
-    client = redis_client()
+    client = queue_redis()
     placed = 0
     generation = None
     with transaction.atomic():
@@ -510,7 +510,7 @@ def _claim_tick(*, event: Event, tick: int) -> bool:
 def queue_finish_pending(*, event: Event, now: datetime | None = None) -> list[int]:
     """Commit the fans an admission popped but did not commit (it crashed, or is committing now:
     the queue row lock makes the second one a no-op). Returns the user ids this call admitted."""
-    raw = redis_client().hgetall(QueueKeys(event.pk).pending)
+    raw = queue_redis().hgetall(QueueKeys(event.pk).pending)
     if not raw:
         return []
     now = now or timezone.now()
@@ -559,7 +559,7 @@ def _record_admissions(
             ).values_list("user_id", "expires_at")
         )
     keys = QueueKeys(event.pk)
-    pipe = redis_client().pipeline(transaction=True)
+    pipe = queue_redis().pipeline(transaction=True)
     pipe.hdel(keys.pending, *[str(user_id) for user_id in user_ids])
     if passes:
         pipe.zadd(keys.admitted, {str(user_id): expires.timestamp() for user_id, expires in passes.items()})
@@ -575,7 +575,7 @@ def _record_admissions(
     # What was admitted, not what was asked for: the measured rate behind wait estimates.
     pipe.lpush(keys.log, f"{now.timestamp()}:{len(entries)}")
     pipe.ltrim(keys.log, 0, ADMISSION_LOG_LENGTH - 1)
-    set_generation_script()(keys=[keys.meta], args=[generation], client=pipe)
+    queue_set_generation(pipe, keys, generation=generation)
     pipe.execute()
     if entries:
         # Told only once the passes are in Redis too: a fan sent to the seat map before that would be
@@ -632,7 +632,7 @@ def queue_expire_passes(*, event: Event | None = None, now: datetime | None = No
         transaction.on_commit(
             lambda: notify.notify_passes_expired(user_ids_by_event=dict(by_event)), robust=True
         )
-    pipe = redis_client().pipeline(transaction=False)
+    pipe = queue_redis().pipeline(transaction=False)
     for event_id, user_ids in by_event.items():
         pipe.zrem(QueueKeys(event_id).admitted, *[str(user_id) for user_id in user_ids])
     pipe.execute()
@@ -647,9 +647,9 @@ def _set_paused(*, event: Event, paused: bool) -> None:
         generation = _bump_generation(event)
         EventQueue.objects.filter(event=event).update(is_paused=paused)
     keys = QueueKeys(event.pk)
-    pipe = redis_client().pipeline(transaction=True)
+    pipe = queue_redis().pipeline(transaction=True)
     pipe.hset(keys.meta, "paused", "1" if paused else "0")
-    set_generation_script()(keys=[keys.meta], args=[generation], client=pipe)
+    queue_set_generation(pipe, keys, generation=generation)
     pipe.execute()
     transaction.on_commit(lambda: notify.notify_queue_status(event=event), robust=True)
 
@@ -668,8 +668,8 @@ def queue_resume(*, event: Event) -> None:
 def queue_ensure_ready(*, event: Event) -> None:
     """Rebuild the event's Redis structures if they are missing (first use, Redis restart, flush)."""
     keys = QueueKeys(event.pk)
-    if redis_client().hget(keys.meta, "ready") is None:
-        _rebuild_locked(event=event, needed=lambda: redis_client().hget(keys.meta, "ready") is None)
+    if queue_redis().hget(keys.meta, "ready") is None:
+        _rebuild_locked(event=event, needed=lambda: queue_redis().hget(keys.meta, "ready") is None)
 
 
 def _redis_is_behind(event: Event) -> bool:
@@ -682,7 +682,7 @@ def _redis_is_behind(event: Event) -> bool:
         )
         generation, max_sequence = cursor.fetchone()
     keys = QueueKeys(event.pk)
-    pipe = redis_client().pipeline(transaction=False)
+    pipe = queue_redis().pipeline(transaction=False)
     pipe.hmget(keys.meta, "ready", "gen")
     pipe.get(keys.seq)
     (ready, redis_generation), redis_sequence = pipe.execute()
@@ -751,7 +751,7 @@ def queue_repair_all() -> dict[int, dict[str, int]]:
 
 def _drop_unconfirmed_places(*, event: Event, older_than: float) -> int:
     keys = QueueKeys(event.pk)
-    client = redis_client()
+    client = queue_redis()
     due = {
         int(uid): sequence
         for uid, value in client.hgetall(keys.unconfirmed).items()
@@ -796,7 +796,7 @@ def queue_rebuild_if(*, event: Event, needed: Callable[[], bool]) -> None:
 
 def _rebuild_locked(*, event: Event, needed: Callable[[], bool]) -> int:
     keys = QueueKeys(event.pk)
-    client = redis_client()
+    client = queue_redis()
     token = secrets.token_hex(8)
     deadline = time.monotonic() + settings.QUEUE_REBUILD_WAIT_SECONDS
     while not client.set(keys.rebuild_lock, token, nx=True, ex=_REBUILD_LOCK_SECONDS):
@@ -817,7 +817,7 @@ def _rebuild_locked(*, event: Event, needed: Callable[[], bool]) -> int:
 def _rebuild(*, event: Event) -> int:
     now = timezone.now()
     keys = QueueKeys(event.pk)
-    client = redis_client()
+    client = queue_redis()
     _event_queue_state(event)
     if client.hlen(keys.pending):
         queue_finish_pending(event=event, now=now)
@@ -877,15 +877,13 @@ def _rebuild(*, event: Event) -> int:
                 "wait_count": totals["admitted_total"],
             },
         )
-        rebuild_finish_script()(
-            keys=[keys.seq, keys.waiting, keys.pending, keys.meta],
-            args=[
-                max_sequence,
-                "1" if state.opened_at else "0",
-                "1" if state.is_paused else "0",
-                state.generation,
-            ],
-            client=pipe,
+        queue_rebuild_finish(
+            pipe,
+            keys,
+            max_sequence=max_sequence,
+            opened=state.opened_at is not None,
+            paused=state.is_paused,
+            generation=state.generation,
         )
         pipe.execute()
     logger.info("Rebuilt the queue of event %s from the database: %s waiting.", event.pk, len(waiting))
