@@ -75,8 +75,10 @@ def _run_cli(cli: str, *args: str, timeout: float) -> str:
 
 
 @contextlib.contextmanager
-def local_redis_cluster(masters: int = 3) -> Iterator[LocalCluster]:
+def local_redis_cluster(masters: int = 3, *, server_binary: str | None = None) -> Iterator[LocalCluster]:
+    """Start the cluster (``server_binary``: another redis-server, e.g. the system's, for benchmarks)."""
     server, cli = redis_binaries()
+    server = server_binary or server
     processes: list[subprocess.Popen] = []
     with tempfile.TemporaryDirectory(prefix="turnstile-redis-cluster-") as data:
         ports = _free_cluster_ports(masters)
