@@ -157,6 +157,33 @@ def _used_memory(node_urls: list[str]) -> list[int]:
     return used
 
 
+def _shard_url(client, key: str) -> str:
+    """The URL of the server holding ``key`` (itself when not a cluster)."""
+    from redis import RedisCluster
+
+    if isinstance(client, RedisCluster):
+        node = client.get_node_from_key(key)
+        return f"redis://{node.host}:{node.port}/0"
+    kwargs = client.connection_pool.connection_kwargs
+    return f"redis://{kwargs['host']}:{kwargs['port']}/0"
+
+
+def _reset_command_stats(url: str) -> None:
+    import redis
+
+    with redis.Redis.from_url(url) as client:
+        client.config_resetstat()
+
+
+def _redis_microseconds(url: str) -> float:
+    """CPU time Redis spent in commands since the last reset (``INFO commandstats``), in µs."""
+    import redis
+
+    with redis.Redis.from_url(url) as client:
+        stats = client.info("commandstats")
+    return sum(float(entry["usec"]) for entry in stats.values())
+
+
 def measure(*, event, fans: int, label: str, node_urls: list[str]) -> list[Result]:
     """Rebuild, memory, lookups and joins on the queue store the settings point at (empty)."""
     from django.db import connection
@@ -183,6 +210,8 @@ def measure(*, event, fans: int, label: str, node_urls: list[str]) -> list[Resul
     with connection.cursor() as cursor:
         queued = _fan_ids(cursor, offset=0, limit=fans)
         newcomers = _fan_ids(cursor, offset=fans, limit=EXTRA_FANS)
+    shard = _shard_url(client, keys.meta)
+    _reset_command_stats(shard)
     latencies = []
     for user_id in random.sample(queued, LOOKUPS):
         begin = time.perf_counter()
@@ -190,6 +219,8 @@ def measure(*, event, fans: int, label: str, node_urls: list[str]) -> list[Resul
         latencies.append(time.perf_counter() - begin)
         assert status is not None and status.position is not None  # noqa: PT018
     lookups = summarize_latencies(latencies)
+    lookup_redis_us = _redis_microseconds(shard) / LOOKUPS
+    _reset_command_stats(shard)
     log(f"[{label}] queue_status with {fans:,} queued: {lookups}")
 
     join_latencies = []
@@ -203,6 +234,7 @@ def measure(*, event, fans: int, label: str, node_urls: list[str]) -> list[Resul
             break
     join_rate = len(join_latencies) / (time.perf_counter() - join_started)
     joins = summarize_latencies(join_latencies)
+    join_redis_us = _redis_microseconds(shard) / len(join_latencies)
     log(f"[{label}] {len(join_latencies):,} joins with {fans:,} queued: {join_rate:,.0f}/s, {joins}")
     # Back to exactly ``fans`` queued, so the next run finds the event again.
     QueueEntry.objects.filter(event=event, sequence__gt=fans).delete()
@@ -236,16 +268,18 @@ def measure(*, event, fans: int, label: str, node_urls: list[str]) -> list[Resul
             f"{lookups['p99_ms']:.2f}",
             target="< 1 ms",
             met=lookups["p99_ms"] < 1,
-            detail=f"{LOOKUPS:,} random fans, p50 {lookups['p50_ms']:.2f} ms, max {lookups['max_ms']:.1f} ms",
-            extra=lookups,
+            detail=f"{LOOKUPS:,} random fans, p50 {lookups['p50_ms']:.2f} ms, "
+            f"max {lookups['max_ms']:.1f} ms, "
+            f"Redis CPU {lookup_redis_us:.1f} µs per lookup (INFO commandstats)",
+            extra={**lookups, "redis_us": lookup_redis_us},
         ),
         Result(
             f"service join (queue_join) with {fans:,} queued [{label}]",
             "joins/s",
             f"{join_rate:,.0f}",
             detail=f"{len(join_latencies):,} joins one after another, p50 {joins['p50_ms']:.2f} ms, "
-            f"p99 {joins['p99_ms']:.2f} ms",
-            extra={"rate": join_rate, **joins},
+            f"p99 {joins['p99_ms']:.2f} ms; Redis CPU {join_redis_us:.1f} µs per join (INFO commandstats)",
+            extra={"rate": join_rate, **joins, "redis_us": join_redis_us},
         ),
     ]
 

@@ -1,7 +1,9 @@
 """The live queue in Redis: key layout and the atomic scripts. No business rules, no database.
 
-Per event ``E`` (the ``{E}`` hash tag keeps one event's keys on one Redis Cluster slot, so the Lua
-scripts may touch them together):
+Every queue key is read and written through ``queue_redis()`` / ``async_queue_redis()``: the store
+named by ``QUEUE_REDIS_URL``, a Redis Cluster when ``QUEUE_REDIS_CLUSTER``. Per event ``E`` (the
+``{E}`` hash tag keeps one event's keys on one cluster slot, so the Lua scripts and MULTI blocks may
+touch them together; different events spread over the shards):
 
 =====================  ======  ==================================================================
 key                    type    content
