@@ -27,6 +27,8 @@ key                    type    content
 ``q:{E}:stats``        hash    ``admitted_total``, ``wait_sum``, ``wait_count``
 ``q:{E}:pop:<token>``  string  one admission attempt's pop: a retried script call pops nothing
 ``q:{E}:rebuild``      string  the lock of a rebuild from PostgreSQL
+``q:{E}:next:<name>``  (same)  ``waiting``, ``pre`` and ``admitted`` as a rebuild writes them, in
+                               chunks; renamed over the live keys in its last step
 =====================  ======  ==================================================================
 """
 
@@ -112,6 +114,18 @@ class QueueKeys:
 
     def pop_token(self, token: str) -> str:
         return self._key(f"pop:{token}")
+
+    @property
+    def next_waiting(self) -> str:
+        return self._key("next:waiting")
+
+    @property
+    def next_pre(self) -> str:
+        return self._key("next:pre")
+
+    @property
+    def next_admitted(self) -> str:
+        return self._key("next:admitted")
 
 
 def queue_redis() -> SyncClient:
@@ -202,11 +216,20 @@ end
 return 1
 """
 
-# The last step of a rebuild: never move the counter backwards, keep fans whose admission is
-# still pending out of the waiting set, and mark the structures ready at the generation read.
+# The last step of a rebuild: the structures written in chunks (``next:*``) replace the live ones
+# (old values freed in the background); places above the highest sequence read are joins whose row
+# is still in flight and keep their place; never move the counter backwards, keep fans whose
+# admission is still pending out of the waiting set, and mark the structures ready at the generation.
 _REBUILD_FINISH_LUA = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
+local newer = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf', 'WITHSCORES')
+for i = 1, #newer, 2 do redis.call('ZADD', KEYS[5], newer[i + 1], newer[i]) end
+local live = {KEYS[2], KEYS[6], KEYS[7]}
+for i, staged in ipairs({KEYS[5], KEYS[8], KEYS[9]}) do
+  redis.call('UNLINK', live[i])
+  if redis.call('EXISTS', staged) == 1 then redis.call('RENAME', staged, live[i]) end
+end
 local pending = redis.call('HKEYS', KEYS[3])
 for _, uid in ipairs(pending) do
   redis.call('ZREM', KEYS[2], uid)
@@ -278,9 +301,12 @@ def queue_rebuild_finish(
     _pipe_script(
         pipe,
         _REBUILD_FINISH_LUA,
-        [keys.seq, keys.waiting, keys.pending, keys.meta],
+        [
+            keys.seq, keys.waiting, keys.pending, keys.meta, keys.next_waiting,
+            keys.pre, keys.admitted, keys.next_pre, keys.next_admitted,
+        ],
         [max_sequence, "1" if opened else "0", "1" if paused else "0", generation],
-    )
+    )  # fmt: skip
 
 
 def run_undo_join(keys: QueueKeys, *, user_id: int, sequence: int) -> None:

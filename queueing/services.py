@@ -95,6 +95,8 @@ logger = logging.getLogger(__name__)
 
 ACTIVE_STATES = [state.value for state in QueueEntry.ACTIVE_STATES]
 _CHUNK = 5000
+# Rebuild writes: chunks sent per round trip, each round trip a few hundred milliseconds of Redis.
+_CHUNKS_PER_ROUND_TRIP = 20
 _REBUILD_LOCK_SECONDS = 120
 
 
@@ -850,23 +852,32 @@ def _rebuild(*, event: Event) -> int:
         max_sequence = totals["max_sequence"] or 0
         wait_sum: timedelta = totals["wait_sum"] or timedelta(0)
 
-        pipe = client.pipeline(transaction=True)
-        # Members up to the highest recorded sequence are replaced by the database's view; higher ones
-        # are joins whose database write is still in flight and keep their place.
-        pipe.zremrangebyscore(keys.waiting, "-inf", max_sequence)
+        # Written in chunks beside the live keys, then swapped in by one short script: a 10,000,000-fan
+        # queue in one MULTI kept the shard busy longer than the client's socket timeout (the rebuild
+        # failed and was retried forever) and stalled every other key on it meanwhile.
+        client.unlink(keys.next_waiting, keys.next_pre, keys.next_admitted)
+        pipe = client.pipeline(transaction=False)
         for start in range(0, len(waiting), _CHUNK):
             pipe.zadd(
-                keys.waiting, {str(user_id): seq or 0 for user_id, seq in waiting[start : start + _CHUNK]}
+                keys.next_waiting,
+                {str(user_id): seq or 0 for user_id, seq in waiting[start : start + _CHUNK]},
             )
-        pipe.delete(keys.pre)
+            if len(pipe) >= _CHUNKS_PER_ROUND_TRIP:
+                pipe.execute()
         for start in range(0, len(prequeue), _CHUNK):
-            pipe.sadd(keys.pre, *[str(user_id) for user_id in prequeue[start : start + _CHUNK]])
-        pipe.delete(keys.admitted)
+            pipe.sadd(keys.next_pre, *[str(user_id) for user_id in prequeue[start : start + _CHUNK]])
+            if len(pipe) >= _CHUNKS_PER_ROUND_TRIP:
+                pipe.execute()
         for start in range(0, len(passes), _CHUNK):
             pipe.zadd(
-                keys.admitted,
+                keys.next_admitted,
                 {str(user_id): expires.timestamp() for user_id, expires in passes[start : start + _CHUNK]},
             )
+            if len(pipe) >= _CHUNKS_PER_ROUND_TRIP:
+                pipe.execute()
+        pipe.execute()
+
+        pipe = client.pipeline(transaction=True)
         pipe.set(keys.head, totals["head"] or 0)
         pipe.delete(keys.stats)
         pipe.hset(

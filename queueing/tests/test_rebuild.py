@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from events.tests.factories import EventFactory
+from queueing import services
 from queueing.redis_queue import QueueKeys, queue_redis
 from queueing.selectors import QueueState, admission_pass_is_valid, queue_stats, queue_status
 from queueing.services import queue_admit_batch, queue_join, queue_leave, queue_rebuild_from_database
@@ -103,3 +104,45 @@ def test_the_rebuild_command_restores_the_queue_by_slug(event, queue_in_progress
     assert "4 fan(s) waiting" in capsys.readouterr().out
     assert queue_redis().zcard(QueueKeys(event.pk).waiting) == 4
     assert _snapshot(event, queue_in_progress) == before
+
+
+def test_a_rebuild_written_in_many_round_trips_restores_every_place_and_leaves_no_staging_keys(
+    event, make_fans, monkeypatch
+):
+    # Tiny chunks: the same path a 10,000,000-fan queue takes (many round trips, then one swap).
+    monkeypatch.setattr(services, "_CHUNK", 2)
+    monkeypatch.setattr(services, "_CHUNKS_PER_ROUND_TRIP", 2)
+    fans = make_fans(11)
+    for fan in fans:
+        queue_join(user=fan, event=event)
+    queue_admit_batch(event=event)
+    keys = QueueKeys(event.pk)
+    client = queue_redis()
+    before = _snapshot(event, fans)
+    client.flushdb()
+    client.zadd(keys.next_waiting, {"999999": 1})  # left over by a rebuild that died half-way
+
+    assert queue_rebuild_from_database(event=event) == 8
+
+    assert _snapshot(event, fans) == before
+    assert client.zcard(keys.waiting) == 8
+    assert client.zcard(keys.admitted) == 3
+    assert not client.exists(keys.next_waiting, keys.next_pre, keys.next_admitted)
+
+
+def test_a_join_above_the_rows_read_keeps_its_place_through_a_chunked_rebuild(event, make_fans):
+    fans = make_fans(3)
+    for fan in fans[:2]:
+        queue_join(user=fan, event=event)
+    keys = QueueKeys(event.pk)
+    # A join whose row is still in flight: in Redis with the next sequence, not yet in PostgreSQL.
+    queue_redis().zadd(keys.waiting, {str(fans[2].pk): 3})
+    queue_redis().set(keys.seq, 3)
+
+    queue_rebuild_from_database(event=event)
+
+    assert queue_redis().zrange(keys.waiting, 0, -1, withscores=True) == [
+        (str(fans[0].pk).encode(), 1.0),
+        (str(fans[1].pk).encode(), 2.0),
+        (str(fans[2].pk).encode(), 3.0),
+    ]
