@@ -176,12 +176,14 @@ def _reset_command_stats(url: str) -> None:
 
 
 def _redis_microseconds(url: str) -> float:
-    """CPU time Redis spent in commands since the last reset (``INFO commandstats``), in µs."""
+    """Time Redis spent in commands since the last reset (``INFO commandstats``), in µs. Redis 7 also
+    counts the commands a script runs, so the scripts' own entries are left out (counted once)."""
     import redis
 
     with redis.Redis.from_url(url) as client:
         stats = client.info("commandstats")
-    return sum(float(entry["usec"]) for entry in stats.values())
+    scripts = {"cmdstat_eval", "cmdstat_evalsha", "cmdstat_eval_ro", "cmdstat_evalsha_ro"}
+    return sum(float(entry["usec"]) for name, entry in stats.items() if name not in scripts)
 
 
 def measure(*, event, fans: int, label: str, node_urls: list[str]) -> list[Result]:
@@ -259,8 +261,8 @@ def measure(*, event, fans: int, label: str, node_urls: list[str]) -> list[Resul
             f"{rebuild_seconds:,.1f}",
             target="< 60",
             met=rebuild_seconds < 60,
-            detail="queue_ensure_ready into an empty Redis: the rows read, the structures written in one "
-            "transaction",
+            detail="queue_ensure_ready into an empty Redis: the rows read, the structures written in "
+            "chunks beside the live keys and swapped in",
         ),
         Result(
             f"position lookup (queue_status), {fans:,} queued [{label}]",

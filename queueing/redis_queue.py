@@ -27,8 +27,9 @@ key                    type    content
 ``q:{E}:stats``        hash    ``admitted_total``, ``wait_sum``, ``wait_count``
 ``q:{E}:pop:<token>``  string  one admission attempt's pop: a retried script call pops nothing
 ``q:{E}:rebuild``      string  the lock of a rebuild from PostgreSQL
-``q:{E}:next:<name>``  (same)  ``waiting``, ``pre`` and ``admitted`` as a rebuild writes them, in
-                               chunks; renamed over the live keys in its last step
+``q:{E}:next:<token>:`` (same)  ``waiting``, ``pre`` and ``admitted`` as one rebuild writes them,
+``<name>``                     in chunks (expiring, in case it dies); renamed over the live keys in
+                               its last step
 =====================  ======  ==================================================================
 """
 
@@ -115,17 +116,20 @@ class QueueKeys:
     def pop_token(self, token: str) -> str:
         return self._key(f"pop:{token}")
 
-    @property
-    def next_waiting(self) -> str:
-        return self._key("next:waiting")
+    def staged(self, token: str) -> StagedKeys:
+        """Where the rebuild ``token`` writes: its own keys, so two rebuilds never mix their halves."""
+        return StagedKeys(
+            waiting=self._key(f"next:{token}:waiting"),
+            pre=self._key(f"next:{token}:pre"),
+            admitted=self._key(f"next:{token}:admitted"),
+        )
 
-    @property
-    def next_pre(self) -> str:
-        return self._key("next:pre")
 
-    @property
-    def next_admitted(self) -> str:
-        return self._key("next:admitted")
+@dataclass(frozen=True)
+class StagedKeys:
+    waiting: str
+    pre: str
+    admitted: str
 
 
 def queue_redis() -> SyncClient:
@@ -228,7 +232,10 @@ for i = 1, #newer, 2 do redis.call('ZADD', KEYS[5], newer[i + 1], newer[i]) end
 local live = {KEYS[2], KEYS[6], KEYS[7]}
 for i, staged in ipairs({KEYS[5], KEYS[8], KEYS[9]}) do
   redis.call('UNLINK', live[i])
-  if redis.call('EXISTS', staged) == 1 then redis.call('RENAME', staged, live[i]) end
+  if redis.call('EXISTS', staged) == 1 then
+    redis.call('RENAME', staged, live[i])
+    redis.call('PERSIST', live[i])
+  end
 end
 local pending = redis.call('HKEYS', KEYS[3])
 for _, uid in ipairs(pending) do
@@ -296,14 +303,21 @@ def queue_set_generation(pipe: Any, keys: QueueKeys, *, generation: int) -> None
 
 
 def queue_rebuild_finish(
-    pipe: Any, keys: QueueKeys, *, max_sequence: int, opened: bool, paused: bool, generation: int
+    pipe: Any,
+    keys: QueueKeys,
+    staged: StagedKeys,
+    *,
+    max_sequence: int,
+    opened: bool,
+    paused: bool,
+    generation: int,
 ) -> None:
     _pipe_script(
         pipe,
         _REBUILD_FINISH_LUA,
         [
-            keys.seq, keys.waiting, keys.pending, keys.meta, keys.next_waiting,
-            keys.pre, keys.admitted, keys.next_pre, keys.next_admitted,
+            keys.seq, keys.waiting, keys.pending, keys.meta, staged.waiting,
+            keys.pre, keys.admitted, staged.pre, staged.admitted,
         ],
         [max_sequence, "1" if opened else "0", "1" if paused else "0", generation],
     )  # fmt: skip

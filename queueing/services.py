@@ -97,6 +97,8 @@ ACTIVE_STATES = [state.value for state in QueueEntry.ACTIVE_STATES]
 _CHUNK = 5000
 # Rebuild writes: chunks sent per round trip, each round trip a few hundred milliseconds of Redis.
 _CHUNKS_PER_ROUND_TRIP = 20
+# Staging keys of a rebuild expire this long after its last write (a rebuild that died mid-way).
+_STAGING_SECONDS = 600
 _REBUILD_LOCK_SECONDS = 120
 
 
@@ -855,27 +857,31 @@ def _rebuild(*, event: Event) -> int:
         # Written in chunks beside the live keys, then swapped in by one short script: a 10,000,000-fan
         # queue in one MULTI kept the shard busy longer than the client's socket timeout (the rebuild
         # failed and was retried forever) and stalled every other key on it meanwhile.
-        client.unlink(keys.next_waiting, keys.next_pre, keys.next_admitted)
+        # Each rebuild its own staging keys: one outliving its lock never swaps in another's half.
+        staged = keys.staged(secrets.token_hex(8))
         pipe = client.pipeline(transaction=False)
+
+        def flush_chunks(*, force: bool = False) -> None:
+            if force or len(pipe) >= _CHUNKS_PER_ROUND_TRIP:
+                for key in (staged.waiting, staged.pre, staged.admitted):
+                    pipe.expire(key, _STAGING_SECONDS)  # a rebuild that dies leaves nothing for long
+                pipe.execute()
+
         for start in range(0, len(waiting), _CHUNK):
             pipe.zadd(
-                keys.next_waiting,
-                {str(user_id): seq or 0 for user_id, seq in waiting[start : start + _CHUNK]},
+                staged.waiting, {str(user_id): seq or 0 for user_id, seq in waiting[start : start + _CHUNK]}
             )
-            if len(pipe) >= _CHUNKS_PER_ROUND_TRIP:
-                pipe.execute()
+            flush_chunks()
         for start in range(0, len(prequeue), _CHUNK):
-            pipe.sadd(keys.next_pre, *[str(user_id) for user_id in prequeue[start : start + _CHUNK]])
-            if len(pipe) >= _CHUNKS_PER_ROUND_TRIP:
-                pipe.execute()
+            pipe.sadd(staged.pre, *[str(user_id) for user_id in prequeue[start : start + _CHUNK]])
+            flush_chunks()
         for start in range(0, len(passes), _CHUNK):
             pipe.zadd(
-                keys.next_admitted,
+                staged.admitted,
                 {str(user_id): expires.timestamp() for user_id, expires in passes[start : start + _CHUNK]},
             )
-            if len(pipe) >= _CHUNKS_PER_ROUND_TRIP:
-                pipe.execute()
-        pipe.execute()
+            flush_chunks()
+        flush_chunks(force=True)
 
         pipe = client.pipeline(transaction=True)
         pipe.set(keys.head, totals["head"] or 0)
@@ -891,6 +897,7 @@ def _rebuild(*, event: Event) -> int:
         queue_rebuild_finish(
             pipe,
             keys,
+            staged,
             max_sequence=max_sequence,
             opened=state.opened_at is not None,
             paused=state.is_paused,

@@ -120,14 +120,17 @@ def test_a_rebuild_written_in_many_round_trips_restores_every_place_and_leaves_n
     client = queue_redis()
     before = _snapshot(event, fans)
     client.flushdb()
-    client.zadd(keys.next_waiting, {"999999": 1})  # left over by a rebuild that died half-way
+    stale = keys.staged("died-half-way")  # left over by a rebuild whose process died
+    client.zadd(stale.waiting, {"999999": 1})
 
     assert queue_rebuild_from_database(event=event) == 8
 
     assert _snapshot(event, fans) == before
     assert client.zcard(keys.waiting) == 8
     assert client.zcard(keys.admitted) == 3
-    assert not client.exists(keys.next_waiting, keys.next_pre, keys.next_admitted)
+    assert client.ttl(keys.waiting) == -1, "the live queue never expires"
+    staging = {key.decode() for key in client.scan_iter(match=f"q:{{{event.pk}}}:next:*")}
+    assert staging == {stale.waiting}, "this rebuild's own staging keys were swapped in"
 
 
 def test_a_join_above_the_rows_read_keeps_its_place_through_a_chunked_rebuild(event, make_fans):
