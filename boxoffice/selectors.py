@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django_redis import get_redis_connection
 
 from bookings.models import Booking
 from core.metrics import HTTP_COUNTERS_KEY
@@ -27,7 +28,7 @@ from events.models import Event
 from events.money import minor_units_to_price, price_display
 from events.selectors import CategoryAvailability
 from payments.models import Payment, Refund
-from queueing.redis_queue import QueueKeys, as_int, redis_client
+from queueing.redis_queue import QueueKeys, as_int, queue_redis
 
 # Rates are measured over about this long (the newest sample against the one this far back).
 RATE_WINDOW_SECONDS = 60
@@ -61,7 +62,7 @@ def queue_counters(*, event: Event, now_epoch: float | None = None) -> QueueCoun
     """The queue's counts without touching PostgreSQL (a missing structure reads as zero)."""
     now_epoch = time.time() if now_epoch is None else now_epoch
     keys = QueueKeys(event.pk)
-    pipe = redis_client().pipeline(transaction=False)
+    pipe = queue_redis().pipeline(transaction=False)
     pipe.hmget(keys.meta, "ready", "paused")
     pipe.zcard(keys.waiting)
     pipe.scard(keys.pre)
@@ -85,7 +86,7 @@ def queue_counters(*, event: Event, now_epoch: float | None = None) -> QueueCoun
 
 def http_counters() -> tuple[int, int]:
     """(requests, server errors) answered by every web process since Redis started counting."""
-    requests, errors = redis_client().hmget(HTTP_COUNTERS_KEY, "requests", "errors")
+    requests, errors = get_redis_connection("default").hmget(HTTP_COUNTERS_KEY, "requests", "errors")
     return as_int(requests), as_int(errors)
 
 
@@ -263,7 +264,7 @@ class Sample:
 
 def sale_samples(*, event: Event, limit: int | None = None) -> list[Sample]:
     """The event's samples, oldest first (at most an hour of them)."""
-    raw = redis_client().lrange(samples_key(event.pk), 0, -1 if limit is None else limit - 1)
+    raw = get_redis_connection("default").lrange(samples_key(event.pk), 0, -1 if limit is None else limit - 1)
     samples = []
     for item in raw:
         try:
@@ -416,7 +417,7 @@ def live_sale_figures(*, events: list[Event] | None = None) -> LiveSaleFigures:
     ids = [event.pk for event in events]
     slug = {event.pk: event.slug for event in events}
     now_epoch = time.time()
-    pipe = redis_client().pipeline(transaction=False)
+    pipe = queue_redis().pipeline(transaction=False)
     for event in events:
         keys = QueueKeys(event.pk)
         pipe.hget(keys.meta, "paused")

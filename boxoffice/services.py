@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
+from django_redis import get_redis_connection
 
 from boxoffice.models import SaleControlAction
 from boxoffice.selectors import (
@@ -32,7 +33,6 @@ from core.exceptions import ApplicationError
 from events.models import Event
 from queueing import services as queue_services
 from queueing.models import EventQueue
-from queueing.redis_queue import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ def sale_sample_record(
     across every process (a Redis ``SET NX`` lock); ``None`` when another process sampled just now.
     A dashboard read passes the figures it has just computed, so sampling costs no second read."""
     period = sample_seconds()
-    client = redis_client()
+    client = get_redis_connection("default")  # samples are not queue keys: the plain Redis
     if not force and not client.set(sample_lock_key(event.pk), "1", nx=True, px=period * 1000 - 100):
         return None
     if dashboard is not None:

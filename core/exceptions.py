@@ -91,12 +91,17 @@ class PayloadTooLarge(ApplicationError):
 @cache
 def _outage_types() -> tuple[type[BaseException], ...]:
     from kombu.exceptions import OperationalError as KombuOperationalError
+    from redis.exceptions import ClusterDownError, RedisClusterException, TryAgainError
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     return (
         RedisConnectionError,  # BusyLoadingError (a restart loading its data) is one too
         RedisTimeoutError,
+        # The queue's Redis Cluster: no node reachable, a slot without a master, a resharding.
+        RedisClusterException,
+        ClusterDownError,
+        TryAgainError,
         DjangoOperationalError,
         DjangoInterfaceError,
         psycopg.OperationalError,

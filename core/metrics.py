@@ -31,6 +31,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django_redis import get_redis_connection
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -44,6 +45,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from redis.exceptions import RedisError
+
+from core.redis_clients import async_client
 
 # --- Per-process instruments -------------------------------------------------------------------
 
@@ -101,11 +104,9 @@ _totals = _HttpTotals()
 
 
 def _flush_sync() -> None:
-    from queueing.redis_queue import redis_client  # the project's Redis connection
-
     requests, errors = _totals.take()
     try:
-        pipe = redis_client().pipeline(transaction=False)
+        pipe = get_redis_connection("default").pipeline(transaction=False)
         pipe.hincrby(HTTP_COUNTERS_KEY, "requests", requests)
         pipe.hincrby(HTTP_COUNTERS_KEY, "errors", errors)
         pipe.execute()
@@ -114,10 +115,8 @@ def _flush_sync() -> None:
 
 
 async def _flush_async(requests: int, errors: int) -> None:
-    from queueing.redis_queue import async_redis_client
-
     try:
-        pipe = async_redis_client().pipeline(transaction=False)
+        pipe = async_client(settings.REDIS_URL, cluster=False).pipeline(transaction=False)
         pipe.hincrby(HTTP_COUNTERS_KEY, "requests", requests)
         pipe.hincrby(HTTP_COUNTERS_KEY, "errors", errors)
         await pipe.execute()

@@ -606,6 +606,9 @@ def lab_started(fans_per_scenario: int) -> Iterator[Lab]:
             **os.environ,
             "DATABASE_URL": postgres.url,
             "REDIS_URL": redis.url,
+            # The queue on the lab's own server too: the scenarios restart, flush and restore it.
+            "QUEUE_REDIS_URL": redis.url,
+            "QUEUE_REDIS_CLUSTER": "false",
             "DJANGO_SETTINGS_MODULE": "ticketing.settings",
             "DEBUG": "false",
             "SECRET_KEY": "faults-" + "x" * 40,

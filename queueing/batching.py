@@ -30,7 +30,7 @@ from django.db import connections
 from django.utils import timezone
 
 from queueing.models import QueueEntry
-from queueing.redis_queue import QueueKeys, async_redis_client
+from queueing.redis_queue import QueueKeys, async_queue_redis
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ async def _confirm_places(inserted: set[tuple[int, int, int]]) -> None:
     for event_id, user_id, _sequence in inserted:
         by_event.setdefault(event_id, []).append(str(user_id))
     try:
-        pipe = async_redis_client().pipeline(transaction=False)
+        pipe = (await async_queue_redis()).pipeline(transaction=False)
         for event_id, user_ids in by_event.items():
             pipe.hdel(QueueKeys(event_id).unconfirmed, *user_ids)
         await pipe.execute()

@@ -1,7 +1,9 @@
 """The live queue in Redis: key layout and the atomic scripts. No business rules, no database.
 
-Per event ``E`` (the ``{E}`` hash tag keeps one event's keys on one Redis Cluster slot, so the Lua
-scripts may touch them together):
+Every queue key is read and written through ``queue_redis()`` / ``async_queue_redis()``: the store
+named by ``QUEUE_REDIS_URL``, a Redis Cluster when ``QUEUE_REDIS_CLUSTER``. Per event ``E`` (the
+``{E}`` hash tag keeps one event's keys on one cluster slot, so the Lua scripts and MULTI blocks may
+touch them together; different events spread over the shards):
 
 =====================  ======  ==================================================================
 key                    type    content
@@ -25,25 +27,26 @@ key                    type    content
 ``q:{E}:stats``        hash    ``admitted_total``, ``wait_sum``, ``wait_count``
 ``q:{E}:pop:<token>``  string  one admission attempt's pop: a retried script call pops nothing
 ``q:{E}:rebuild``      string  the lock of a rebuild from PostgreSQL
+``q:{E}:next:<token>:`` (same)  ``waiting``, ``pre`` and ``admitted`` as one rebuild writes them,
+``<name>``                     in chunks (expiring, in case it dies); renamed over the live keys in
+                               its last step
 =====================  ======  ==================================================================
 """
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django_redis import get_redis_connection
-from redis import Redis
-from redis.asyncio import BlockingConnectionPool
-from redis.asyncio import Redis as AsyncRedis
-from redis.asyncio.retry import Retry as AsyncRetry
-from redis.backoff import ExponentialBackoff
-from redis.commands.core import AsyncScript, Script
+from redis.commands.core import Script
+from redis.exceptions import NoScriptError
+
+from core.redis_clients import AsyncClient, SyncClient, async_client_ready, close_async_clients, sync_client
 
 # How many admission log entries are kept: enough for a few minutes at the shortest sane interval.
 ADMISSION_LOG_LENGTH = 64
@@ -57,9 +60,6 @@ JOIN_ADMITTED = 2
 ADMIT_NOT_READY = -1
 ADMIT_ALREADY_POPPED = 0
 ADMIT_POPPED = 1
-
-# One retry after a short pause: a pooled connection that a Redis restart closed fails once.
-REDIS_BACKOFF = {"base": 0.05, "cap": 0.5}
 
 
 @dataclass(frozen=True)
@@ -116,9 +116,41 @@ class QueueKeys:
     def pop_token(self, token: str) -> str:
         return self._key(f"pop:{token}")
 
+    def staged(self, token: str) -> StagedKeys:
+        """Where the rebuild ``token`` writes: its own keys, so two rebuilds never mix their halves."""
+        return StagedKeys(
+            waiting=self._key(f"next:{token}:waiting"),
+            pre=self._key(f"next:{token}:pre"),
+            admitted=self._key(f"next:{token}:admitted"),
+        )
 
-def redis_client() -> Redis:
-    return get_redis_connection("default")
+
+@dataclass(frozen=True)
+class StagedKeys:
+    waiting: str
+    pre: str
+    admitted: str
+
+
+def queue_redis() -> SyncClient:
+    """The queue's Redis: ``QUEUE_REDIS_URL``, a Redis Cluster when ``QUEUE_REDIS_CLUSTER``.
+
+    Every read and write of a queue key goes through here (or ``async_queue_redis``); on the default
+    address it is the cache's own connection pool.
+    """
+    if not settings.QUEUE_REDIS_CLUSTER and settings.QUEUE_REDIS_URL == settings.REDIS_URL:
+        return get_redis_connection("default")
+    return sync_client(settings.QUEUE_REDIS_URL, cluster=settings.QUEUE_REDIS_CLUSTER)
+
+
+async def async_queue_redis() -> AsyncClient:
+    """The running event loop's client of the queue's Redis (same store as ``queue_redis``)."""
+    return await async_client_ready(settings.QUEUE_REDIS_URL, cluster=settings.QUEUE_REDIS_CLUSTER)
+
+
+async def close_async_redis_client() -> None:
+    """Close the running loop's asyncio clients (tests, benchmarks, shutdown)."""
+    await close_async_clients()
 
 
 # Join if absent. Returns {JOIN_WAITING, sequence, rank, size, existed, log} for a queued fan,
@@ -188,11 +220,23 @@ end
 return 1
 """
 
-# The last step of a rebuild: never move the counter backwards, keep fans whose admission is
-# still pending out of the waiting set, and mark the structures ready at the generation read.
+# The last step of a rebuild: the structures written in chunks (``next:*``) replace the live ones
+# (old values freed in the background); places above the highest sequence read are joins whose row
+# is still in flight and keep their place; never move the counter backwards, keep fans whose
+# admission is still pending out of the waiting set, and mark the structures ready at the generation.
 _REBUILD_FINISH_LUA = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
+local newer = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf', 'WITHSCORES')
+for i = 1, #newer, 2 do redis.call('ZADD', KEYS[5], newer[i + 1], newer[i]) end
+local live = {KEYS[2], KEYS[6], KEYS[7]}
+for i, staged in ipairs({KEYS[5], KEYS[8], KEYS[9]}) do
+  redis.call('UNLINK', live[i])
+  if redis.call('EXISTS', staged) == 1 then
+    redis.call('RENAME', staged, live[i])
+    redis.call('PERSIST', live[i])
+  end
+end
 local pending = redis.call('HKEYS', KEYS[3])
 for _, uid in ipairs(pending) do
   redis.call('ZREM', KEYS[2], uid)
@@ -204,7 +248,7 @@ return #pending
 
 @cache
 def _script(source: str) -> Script:
-    return redis_client().register_script(source)
+    return queue_redis().register_script(source)
 
 
 def join_script() -> Script:
@@ -213,14 +257,6 @@ def join_script() -> Script:
 
 def admit_script() -> Script:
     return _script(_ADMIT_LUA)
-
-
-def rebuild_finish_script() -> Script:
-    return _script(_REBUILD_FINISH_LUA)
-
-
-def set_generation_script() -> Script:
-    return _script(_SET_GENERATION_LUA)
 
 
 def parse_unconfirmed(value: bytes | str) -> tuple[int, float]:
@@ -235,76 +271,75 @@ def _join_keys(keys: QueueKeys) -> list[str]:
 
 
 def run_join(keys: QueueKeys, *, user_id: int, now_epoch: float) -> list:
-    return join_script()(keys=_join_keys(keys), args=[user_id, now_epoch], client=redis_client())
+    return join_script()(keys=_join_keys(keys), args=[user_id, now_epoch], client=queue_redis())
 
 
 # --- asyncio (the API's fast path) ----------------------------------------------------------------
-# An asyncio Redis client belongs to one event loop: one client (and its scripts) per running loop.
-
-_ASYNC_CLIENTS: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, tuple[AsyncRedis, dict[str, AsyncScript]]
-]
-_ASYNC_CLIENTS = weakref.WeakKeyDictionary()
-_ASYNC_MAX_CONNECTIONS = 64
 
 
-def _redis_url() -> str:
-    location = settings.CACHES["default"]["LOCATION"]
-    return str(location[0] if isinstance(location, list | tuple) else location)
+@cache
+def _sha(source: str) -> str:
+    return hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
 
 
-def _async_client_and_scripts() -> tuple[AsyncRedis, dict[str, AsyncScript]]:
-    loop = asyncio.get_running_loop()
-    entry = _ASYNC_CLIENTS.get(loop)
-    if entry is None:
-        # Requests beyond the pool's size wait for a free connection instead of failing.
-        pool = BlockingConnectionPool.from_url(
-            _redis_url(),
-            max_connections=_ASYNC_MAX_CONNECTIONS,
-            retry=AsyncRetry(ExponentialBackoff(**REDIS_BACKOFF), 1),
-        )
-        entry = (AsyncRedis(connection_pool=pool), {})
-        _ASYNC_CLIENTS[loop] = entry
-    return entry
+async def _arun_script(source: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    """EVALSHA on the asyncio client, loading the script once per server (a cluster's every master)."""
+    client = await async_queue_redis()
+    try:
+        return await client.evalsha(_sha(source), len(keys), *keys, *args)
+    except NoScriptError:
+        await client.script_load(source)
+        return await client.evalsha(_sha(source), len(keys), *keys, *args)
 
 
-def async_redis_client() -> AsyncRedis:
-    """The asyncio client of the running event loop (same server and database as ``redis_client``)."""
-    return _async_client_and_scripts()[0]
+def _pipe_script(pipe: Any, source: str, keys: Sequence[str], args: Sequence[Any]) -> None:
+    """A script queued on a pipeline, plain or cluster: EVAL, since a cluster pipeline refuses
+    EVALSHA (these scripts are small and run once per admission, leave or rebuild)."""
+    pipe.execute_command("EVAL", source, len(keys), *keys, *args)
 
 
-async def close_async_redis_client() -> None:
-    """Close the running loop's asyncio client (tests, benchmarks, shutdown)."""
-    entry = _ASYNC_CLIENTS.pop(asyncio.get_running_loop(), None)
-    if entry is not None:
-        await entry[0].aclose()
-        await entry[0].connection_pool.disconnect()
+def queue_set_generation(pipe: Any, keys: QueueKeys, *, generation: int) -> None:
+    _pipe_script(pipe, _SET_GENERATION_LUA, [keys.meta], [generation])
 
 
-def _async_script(source: str) -> AsyncScript:
-    client, scripts = _async_client_and_scripts()
-    if source not in scripts:
-        scripts[source] = client.register_script(source)
-    return scripts[source]
+def queue_rebuild_finish(
+    pipe: Any,
+    keys: QueueKeys,
+    staged: StagedKeys,
+    *,
+    max_sequence: int,
+    opened: bool,
+    paused: bool,
+    generation: int,
+) -> None:
+    _pipe_script(
+        pipe,
+        _REBUILD_FINISH_LUA,
+        [
+            keys.seq, keys.waiting, keys.pending, keys.meta, staged.waiting,
+            keys.pre, keys.admitted, staged.pre, staged.admitted,
+        ],
+        [max_sequence, "1" if opened else "0", "1" if paused else "0", generation],
+    )  # fmt: skip
 
 
 def run_undo_join(keys: QueueKeys, *, user_id: int, sequence: int) -> None:
     _script(_UNDO_JOIN_LUA)(
-        keys=[keys.waiting, keys.unconfirmed], args=[user_id, sequence], client=redis_client()
+        keys=[keys.waiting, keys.unconfirmed], args=[user_id, sequence], client=queue_redis()
     )
 
 
 async def arun_undo_join(keys: QueueKeys, *, user_id: int, sequence: int) -> None:
-    await _async_script(_UNDO_JOIN_LUA)(keys=[keys.waiting, keys.unconfirmed], args=[user_id, sequence])
+    await _arun_script(_UNDO_JOIN_LUA, [keys.waiting, keys.unconfirmed], [user_id, sequence])
 
 
 def run_set_generation(keys: QueueKeys, *, generation: int) -> None:
-    _script(_SET_GENERATION_LUA)(keys=[keys.meta], args=[generation], client=redis_client())
+    _script(_SET_GENERATION_LUA)(keys=[keys.meta], args=[generation], client=queue_redis())
 
 
 async def arun_join(keys: QueueKeys, *, user_id: int, now_epoch: float) -> list:
     """``run_join`` on the asyncio client: the same script, one round trip."""
-    return await _async_script(_JOIN_LUA)(keys=_join_keys(keys), args=[user_id, now_epoch])
+    return await _arun_script(_JOIN_LUA, _join_keys(keys), [user_id, now_epoch])
 
 
 def run_admit(keys: QueueKeys, *, size: int, token: str, token_seconds: int) -> list:
@@ -316,7 +351,7 @@ def run_admit(keys: QueueKeys, *, size: int, token: str, token_seconds: int) -> 
     return admit_script()(
         keys=[keys.meta, keys.waiting, keys.head, keys.pending, keys.pop_token(token)],
         args=[size, token_seconds],
-        client=redis_client(),
+        client=queue_redis(),
     )
 
 

@@ -40,9 +40,9 @@ from queueing.redis_queue import (
     QueueKeys,
     as_float,
     as_int,
-    async_redis_client,
+    async_queue_redis,
     parse_admission_log,
-    redis_client,
+    queue_redis,
 )
 
 
@@ -218,7 +218,7 @@ def _redis_lacks(*, latest: QueueEntry | None, user, event: Event) -> bool:
 
 
 def _read_status(*, user, event: Event) -> tuple[QueueStatus | object, list]:
-    pipe = redis_client().pipeline(transaction=False)
+    pipe = queue_redis().pipeline(transaction=False)
     _add_status_reads(pipe, QueueKeys(event.pk), str(user.pk))
     reads = pipe.execute()
     if reads[0] is None:
@@ -266,7 +266,7 @@ async def aqueue_status(*, user, event: Event, in_line_only: bool = False) -> Qu
     PostgreSQL for an ended turn (None instead of "expired"): a join only asks "is this fan in line?",
     and every new fan would otherwise cost a query in that one thread.
     """
-    pipe = async_redis_client().pipeline(transaction=False)
+    pipe = (await async_queue_redis()).pipeline(transaction=False)
     _add_status_reads(pipe, QueueKeys(event.pk), str(user.pk))
     reads = await pipe.execute()
     status = _status_from_reads(event=event, reads=reads) if reads[0] is not None else _NOT_READY
@@ -283,7 +283,7 @@ def queue_stats(*, event: Event) -> QueueStats:
     keys = QueueKeys(event.pk)
     now_epoch = time.time()
     for attempt in range(2):
-        pipe = redis_client().pipeline(transaction=False)
+        pipe = queue_redis().pipeline(transaction=False)
         pipe.hmget(keys.meta, "ready", "paused")
         pipe.zcard(keys.waiting)
         pipe.scard(keys.pre)
@@ -335,7 +335,7 @@ def admission_pass_is_valid(*, user, event: Event) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
     keys = QueueKeys(event.pk)
-    pipe = redis_client().pipeline(transaction=False)
+    pipe = queue_redis().pipeline(transaction=False)
     pipe.hget(keys.meta, "ready")
     pipe.zscore(keys.admitted, str(user.pk))
     pipe.hexists(keys.pending, str(user.pk))

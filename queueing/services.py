@@ -73,13 +73,13 @@ from queueing.redis_queue import (
     as_int,
     parse_admission_log,
     parse_unconfirmed,
-    rebuild_finish_script,
-    redis_client,
+    queue_rebuild_finish,
+    queue_redis,
+    queue_set_generation,
     run_admit,
     run_join,
     run_set_generation,
     run_undo_join,
-    set_generation_script,
 )
 from queueing.selectors import (
     QueueState,
@@ -96,6 +96,10 @@ logger = logging.getLogger(__name__)
 
 ACTIVE_STATES = [state.value for state in QueueEntry.ACTIVE_STATES]
 _CHUNK = 5000
+# Rebuild writes: chunks sent per round trip, each round trip a few hundred milliseconds of Redis.
+_CHUNKS_PER_ROUND_TRIP = 20
+# Staging keys of a rebuild expire this long after its last write (a rebuild that died mid-way).
+_STAGING_SECONDS = 600
 _REBUILD_LOCK_SECONDS = 120
 
 
@@ -189,13 +193,13 @@ def _join_fifo(*, user, event: Event, attempts: int = 3) -> QueueStatus:
             if not result[4]:
                 recorded = _place_recorded(exc, event_id=event.pk, user_id=user.pk, sequence=sequence)
                 if recorded:
-                    redis_client().hdel(keys.unconfirmed, str(user.pk))
+                    queue_redis().hdel(keys.unconfirmed, str(user.pk))
                     return _waiting_join_status(event=event, result=result)
                 if recorded is False:
                     run_undo_join(keys, user_id=user.pk, sequence=sequence)
             raise
         if inserted:
-            redis_client().hdel(keys.unconfirmed, str(user.pk))
+            queue_redis().hdel(keys.unconfirmed, str(user.pk))
         elif not result[4]:
             return _reconcile_join(user=user, event=event, sequence=sequence, attempts=attempts - 1)
         return _waiting_join_status(event=event, result=result)
@@ -270,7 +274,7 @@ async def aqueue_join(*, user, event: Event) -> QueueStatus:
                 exc, event_id=event.pk, user_id=user.pk, sequence=sequence
             )
             if recorded:
-                await database_sync_to_async(redis_client().hdel)(
+                await database_sync_to_async(queue_redis().hdel)(
                     QueueKeys(event.pk).unconfirmed, str(user.pk)
                 )
                 return _waiting_join_status(event=event, result=result)
@@ -291,7 +295,7 @@ def _reconcile_join(*, user, event: Event, sequence: int, attempts: int = 2) -> 
     keys = QueueKeys(event.pk)
     if queue_ensure_current(event=event) and attempts > 0:
         return _join_fifo(user=user, event=event, attempts=attempts)
-    client = redis_client()
+    client = queue_redis()
     now = timezone.now()
     with transaction.atomic():
         entry = (
@@ -362,7 +366,7 @@ def _join_prequeue(*, user, event: Event) -> QueueStatus | None:
             event_id=event.pk, user_id=user.pk, sequence=None, state=QueueEntry.State.PREQUEUE
         )
         if inserted:
-            redis_client().sadd(QueueKeys(event.pk).pre, str(user.pk))
+            queue_redis().sadd(QueueKeys(event.pk).pre, str(user.pk))
     status = queue_status(user=user, event=event)
     if status is None:
         raise NotInQueue()
@@ -392,13 +396,13 @@ def queue_leave(*, user, event: Event) -> None:
             raise NotInQueue()
         _end_entry(entry=entry, state=QueueEntry.State.LEFT, now=now)
     keys = QueueKeys(event.pk)
-    pipe = redis_client().pipeline(transaction=True)
+    pipe = queue_redis().pipeline(transaction=True)
     pipe.zrem(keys.waiting, str(user.pk))
     pipe.srem(keys.pre, str(user.pk))
     pipe.zrem(keys.admitted, str(user.pk))
     pipe.hdel(keys.pending, str(user.pk))
     pipe.hdel(keys.unconfirmed, str(user.pk))
-    set_generation_script()(keys=[keys.meta], args=[generation], client=pipe)
+    queue_set_generation(pipe, keys, generation=generation)
     pipe.execute()
     notify.notify_fan_left(event=event, sequence=entry.sequence)
     fan_left_queue.send(sender=QueueEntry, user=user, event=event)
@@ -414,7 +418,7 @@ def queue_open_prequeue(*, event: Event) -> int:
     if state.opened_at is None and now < event.sale_opens_at:
         return 0
     keys = QueueKeys(event.pk)
-    client = redis_client()
+    client = queue_redis()
     placed = 0
     generation = None
     with transaction.atomic():
@@ -512,7 +516,7 @@ def _claim_tick(*, event: Event, tick: int) -> bool:
 def queue_finish_pending(*, event: Event, now: datetime | None = None) -> list[int]:
     """Commit the fans an admission popped but did not commit (it crashed, or is committing now:
     the queue row lock makes the second one a no-op). Returns the user ids this call admitted."""
-    raw = redis_client().hgetall(QueueKeys(event.pk).pending)
+    raw = queue_redis().hgetall(QueueKeys(event.pk).pending)
     if not raw:
         return []
     now = now or timezone.now()
@@ -561,7 +565,7 @@ def _record_admissions(
             ).values_list("user_id", "expires_at")
         )
     keys = QueueKeys(event.pk)
-    pipe = redis_client().pipeline(transaction=True)
+    pipe = queue_redis().pipeline(transaction=True)
     pipe.hdel(keys.pending, *[str(user_id) for user_id in user_ids])
     if passes:
         pipe.zadd(keys.admitted, {str(user_id): expires.timestamp() for user_id, expires in passes.items()})
@@ -577,7 +581,7 @@ def _record_admissions(
     # What was admitted, not what was asked for: the measured rate behind wait estimates.
     pipe.lpush(keys.log, f"{now.timestamp()}:{len(entries)}")
     pipe.ltrim(keys.log, 0, ADMISSION_LOG_LENGTH - 1)
-    set_generation_script()(keys=[keys.meta], args=[generation], client=pipe)
+    queue_set_generation(pipe, keys, generation=generation)
     pipe.execute()
     if entries:
         # Told only once the passes are in Redis too: a fan sent to the seat map before that would be
@@ -634,7 +638,7 @@ def queue_expire_passes(*, event: Event | None = None, now: datetime | None = No
         transaction.on_commit(
             lambda: notify.notify_passes_expired(user_ids_by_event=dict(by_event)), robust=True
         )
-    pipe = redis_client().pipeline(transaction=False)
+    pipe = queue_redis().pipeline(transaction=False)
     for event_id, user_ids in by_event.items():
         pipe.zrem(QueueKeys(event_id).admitted, *[str(user_id) for user_id in user_ids])
     pipe.execute()
@@ -649,9 +653,9 @@ def _set_paused(*, event: Event, paused: bool) -> None:
         generation = _bump_generation(event)
         EventQueue.objects.filter(event=event).update(is_paused=paused)
     keys = QueueKeys(event.pk)
-    pipe = redis_client().pipeline(transaction=True)
+    pipe = queue_redis().pipeline(transaction=True)
     pipe.hset(keys.meta, "paused", "1" if paused else "0")
-    set_generation_script()(keys=[keys.meta], args=[generation], client=pipe)
+    queue_set_generation(pipe, keys, generation=generation)
     pipe.execute()
     transaction.on_commit(lambda: notify.notify_queue_status(event=event), robust=True)
 
@@ -670,8 +674,8 @@ def queue_resume(*, event: Event) -> None:
 def queue_ensure_ready(*, event: Event) -> None:
     """Rebuild the event's Redis structures if they are missing (first use, Redis restart, flush)."""
     keys = QueueKeys(event.pk)
-    if redis_client().hget(keys.meta, "ready") is None:
-        _rebuild_locked(event=event, needed=lambda: redis_client().hget(keys.meta, "ready") is None)
+    if queue_redis().hget(keys.meta, "ready") is None:
+        _rebuild_locked(event=event, needed=lambda: queue_redis().hget(keys.meta, "ready") is None)
 
 
 def _redis_is_behind(event: Event) -> bool:
@@ -684,7 +688,7 @@ def _redis_is_behind(event: Event) -> bool:
         )
         generation, max_sequence = cursor.fetchone()
     keys = QueueKeys(event.pk)
-    pipe = redis_client().pipeline(transaction=False)
+    pipe = queue_redis().pipeline(transaction=False)
     pipe.hmget(keys.meta, "ready", "gen")
     pipe.get(keys.seq)
     (ready, redis_generation), redis_sequence = pipe.execute()
@@ -753,7 +757,7 @@ def queue_repair_all() -> dict[int, dict[str, int]]:
 
 def _drop_unconfirmed_places(*, event: Event, older_than: float) -> int:
     keys = QueueKeys(event.pk)
-    client = redis_client()
+    client = queue_redis()
     due = {
         int(uid): sequence
         for uid, value in client.hgetall(keys.unconfirmed).items()
@@ -798,7 +802,7 @@ def queue_rebuild_if(*, event: Event, needed: Callable[[], bool]) -> None:
 
 def _rebuild_locked(*, event: Event, needed: Callable[[], bool]) -> int:
     keys = QueueKeys(event.pk)
-    client = redis_client()
+    client = queue_redis()
     token = secrets.token_hex(8)
     deadline = time.monotonic() + settings.QUEUE_REBUILD_WAIT_SECONDS
     while not client.set(keys.rebuild_lock, token, nx=True, ex=_REBUILD_LOCK_SECONDS):
@@ -819,7 +823,7 @@ def _rebuild_locked(*, event: Event, needed: Callable[[], bool]) -> int:
 def _rebuild(*, event: Event) -> int:
     now = timezone.now()
     keys = QueueKeys(event.pk)
-    client = redis_client()
+    client = queue_redis()
     _event_queue_state(event)
     if client.hlen(keys.pending):
         queue_finish_pending(event=event, now=now)
@@ -852,23 +856,36 @@ def _rebuild(*, event: Event) -> int:
         max_sequence = totals["max_sequence"] or 0
         wait_sum: timedelta = totals["wait_sum"] or timedelta(0)
 
-        pipe = client.pipeline(transaction=True)
-        # Members up to the highest recorded sequence are replaced by the database's view; higher ones
-        # are joins whose database write is still in flight and keep their place.
-        pipe.zremrangebyscore(keys.waiting, "-inf", max_sequence)
+        # Written in chunks beside the live keys, then swapped in by one short script: a 10,000,000-fan
+        # queue in one MULTI kept the shard busy longer than the client's socket timeout (the rebuild
+        # failed and was retried forever) and stalled every other key on it meanwhile.
+        # Each rebuild its own staging keys: one outliving its lock never swaps in another's half.
+        staged = keys.staged(secrets.token_hex(8))
+        pipe = client.pipeline(transaction=False)
+
+        def flush_chunks(*, force: bool = False) -> None:
+            if force or len(pipe) >= _CHUNKS_PER_ROUND_TRIP:
+                for key in (staged.waiting, staged.pre, staged.admitted):
+                    pipe.expire(key, _STAGING_SECONDS)  # a rebuild that dies leaves nothing for long
+                pipe.execute()
+
         for start in range(0, len(waiting), _CHUNK):
             pipe.zadd(
-                keys.waiting, {str(user_id): seq or 0 for user_id, seq in waiting[start : start + _CHUNK]}
+                staged.waiting, {str(user_id): seq or 0 for user_id, seq in waiting[start : start + _CHUNK]}
             )
-        pipe.delete(keys.pre)
+            flush_chunks()
         for start in range(0, len(prequeue), _CHUNK):
-            pipe.sadd(keys.pre, *[str(user_id) for user_id in prequeue[start : start + _CHUNK]])
-        pipe.delete(keys.admitted)
+            pipe.sadd(staged.pre, *[str(user_id) for user_id in prequeue[start : start + _CHUNK]])
+            flush_chunks()
         for start in range(0, len(passes), _CHUNK):
             pipe.zadd(
-                keys.admitted,
+                staged.admitted,
                 {str(user_id): expires.timestamp() for user_id, expires in passes[start : start + _CHUNK]},
             )
+            flush_chunks()
+        flush_chunks(force=True)
+
+        pipe = client.pipeline(transaction=True)
         pipe.set(keys.head, totals["head"] or 0)
         pipe.delete(keys.stats)
         pipe.hset(
@@ -879,15 +896,14 @@ def _rebuild(*, event: Event) -> int:
                 "wait_count": totals["admitted_total"],
             },
         )
-        rebuild_finish_script()(
-            keys=[keys.seq, keys.waiting, keys.pending, keys.meta],
-            args=[
-                max_sequence,
-                "1" if state.opened_at else "0",
-                "1" if state.is_paused else "0",
-                state.generation,
-            ],
-            client=pipe,
+        queue_rebuild_finish(
+            pipe,
+            keys,
+            staged,
+            max_sequence=max_sequence,
+            opened=state.opened_at is not None,
+            paused=state.is_paused,
+            generation=state.generation,
         )
         pipe.execute()
     logger.info("Rebuilt the queue of event %s from the database: %s waiting.", event.pk, len(waiting))
@@ -928,9 +944,9 @@ def queue_grant_admission(
 
     def mirror_in_redis() -> None:
         keys = QueueKeys(event.pk)
-        pipe = redis_client().pipeline(transaction=True)
+        pipe = queue_redis().pipeline(transaction=True)
         pipe.zadd(keys.admitted, {str(user_id): expires_at.timestamp()})
-        set_generation_script()(keys=[keys.meta], args=[generation], client=pipe)
+        queue_set_generation(pipe, keys, generation=generation)
         pipe.execute()
         notify.notify_admitted(event=event, user_ids=[user_id], expires_at=expires_at)
 

@@ -157,6 +157,12 @@ DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 5000)
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
+# The live queue (queueing.redis_queue) may live on its own Redis, or on a Redis Cluster: every key of
+# one event's queue shares one hash slot, so its scripts stay atomic and events spread over the shards.
+# Everything else (cache, sessions, rate limits, pub/sub, channel layer, Celery) stays on REDIS_URL.
+QUEUE_REDIS_URL = env_str("QUEUE_REDIS_URL", REDIS_URL)
+QUEUE_REDIS_CLUSTER = env_bool("QUEUE_REDIS_CLUSTER", False)
+
 CACHES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",

@@ -26,7 +26,7 @@ def event_on_sale(db):
 def redis_down(monkeypatch):
     """The queue's Redis refuses connections (nothing listens on port 1)."""
     dead = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
-    monkeypatch.setattr(selectors, "redis_client", lambda: dead)
+    monkeypatch.setattr(selectors, "queue_redis", lambda: dead)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from events.tests.factories import EventFactory
 from queueing.models import AdmissionPass, AdmissionTick, EventQueue, QueueEntry
-from queueing.redis_queue import QueueKeys, parse_admission_log, redis_client, run_admit
+from queueing.redis_queue import QueueKeys, parse_admission_log, queue_redis, run_admit
 from queueing.selectors import (
     QueueState,
     admission_pass_for,
@@ -42,7 +42,7 @@ def test_a_batch_admits_exactly_batch_size_fans_in_queue_order(event, queued):
     assert QueueEntry.objects.filter(state=QueueEntry.State.ADMITTED).count() == 3
     assert [queue_status(user=fan, event=event).position for fan in queued[3:]] == [1, 2, 3, 4]
     assert queue_status(user=queued[0], event=event).status == QueueState.ADMITTED
-    assert int(redis_client().get(QueueKeys(event.pk).head)) == 3
+    assert int(queue_redis().get(QueueKeys(event.pk).head)) == 3
     assert EventQueue.objects.get(event=event).admitted_total == 3
 
 
@@ -100,15 +100,15 @@ def test_a_batch_popped_by_a_process_that_died_before_committing_is_not_lost(eve
     keys = QueueKeys(event.pk)
     # The admission job pops a batch in Redis, then dies before its database transaction.
     run_admit(keys, size=3, token="crashed", token_seconds=60)
-    assert redis_client().hlen(keys.pending) == 3
+    assert queue_redis().hlen(keys.pending) == 3
     assert not AdmissionPass.objects.exists()
-    assert redis_client().zcard(keys.admitted) == 0, "no pass is shown before PostgreSQL has it"
+    assert queue_redis().zcard(keys.admitted) == 0, "no pass is shown before PostgreSQL has it"
 
     recovered_and_next = queue_admit_batch(event=event, tick=2)
 
     assert recovered_and_next == [fan.pk for fan in queued[:6]]
     assert sorted(AdmissionPass.objects.values_list("user_id", flat=True)) == sorted(recovered_and_next)
-    assert redis_client().hlen(keys.pending) == 0
+    assert queue_redis().hlen(keys.pending) == 0
     assert all(admission_pass_is_valid(user=fan, event=event) for fan in queued[:6])
     assert queue_status(user=queued[6], event=event).position == 1
     # Running the recovery again changes nothing: no fan is admitted twice.
@@ -125,7 +125,7 @@ def test_a_half_admitted_fan_is_finished_by_their_own_read_not_shown_admitted_wi
     assert status.status == QueueState.ADMITTED
     assert admission_pass_for(user=queued[1], event=event) is not None
     assert AdmissionPass.objects.count() == 3, "the whole popped batch is finished, in queue order"
-    assert redis_client().hlen(keys.pending) == 0
+    assert queue_redis().hlen(keys.pending) == 0
 
 
 def test_a_half_admitted_fan_may_hold_seats_at_once(event, queued):
@@ -142,14 +142,14 @@ def test_a_retried_pop_call_pops_nothing_more(event, queued):
     assert first[0] == 1
     assert len(first[1]) == 6
     assert again == [0]
-    assert redis_client().zcard(keys.waiting) == 4
+    assert queue_redis().zcard(keys.waiting) == 4
 
 
 def test_a_tick_claimed_in_postgresql_admits_no_second_batch_after_redis_forgot_everything(event, queued):
     tick = admission_tick_number(event=event)
     first = queue_admit_batch(event=event, tick=tick)
 
-    redis_client().flushdb()  # an empty restart inside the interval: the Redis side remembers nothing
+    queue_redis().flushdb()  # an empty restart inside the interval: the Redis side remembers nothing
     second = queue_admit_batch(event=event, tick=tick)
 
     assert len(first) == 3
@@ -166,7 +166,7 @@ def test_the_admission_log_records_what_was_admitted_not_the_batch_size(event, m
     queue_admit_batch(event=event, tick=tick)  # batch size 3, two waiting
     queue_admit_batch(event=event, tick=tick + 1)  # nobody left
 
-    log = parse_admission_log(redis_client().lrange(QueueKeys(event.pk).log, 0, -1))
+    log = parse_admission_log(queue_redis().lrange(QueueKeys(event.pk).log, 0, -1))
     assert [count for _, count in log] == [2]
 
 

@@ -10,7 +10,7 @@ from django.db import OperationalError
 
 from queueing import services
 from queueing.models import AdmissionPass, QueueEntry
-from queueing.redis_queue import QueueKeys, redis_client, run_join
+from queueing.redis_queue import QueueKeys, queue_redis, run_join
 from queueing.selectors import QueueState, admission_pass_is_valid, queue_status
 from queueing.services import (
     queue_admit_batch,
@@ -24,13 +24,13 @@ from queueing.tasks import repair_queues
 
 def _snapshot(event) -> dict[bytes, bytes]:
     """What an RDB snapshot holds of the event's queue: every key, dumped."""
-    client = redis_client()
+    client = queue_redis()
     return {key: client.dump(key) for key in client.scan_iter(match=f"q:{{{event.pk}}}:*")}
 
 
 def _restore(event, snapshot: dict[bytes, bytes]) -> None:
     """Redis restarted from that snapshot: whatever happened since is gone."""
-    client = redis_client()
+    client = queue_redis()
     for key in client.scan_iter(match=f"q:{{{event.pk}}}:*"):
         client.delete(key)
     for key, dumped in snapshot.items():
@@ -126,7 +126,7 @@ def test_a_place_within_its_grace_is_left_to_its_join(event, make_fans):
     run_join(QueueKeys(event.pk), user_id=fan.pk, now_epoch=time.time())
 
     assert queue_repair(event=event, grace_seconds=60).places_dropped == 0
-    assert redis_client().zscore(QueueKeys(event.pk).waiting, str(fan.pk)) is not None
+    assert queue_redis().zscore(QueueKeys(event.pk).waiting, str(fan.pk)) is not None
 
 
 def test_the_repair_confirms_a_place_whose_row_exists(event, make_fans):
@@ -134,10 +134,10 @@ def test_the_repair_confirms_a_place_whose_row_exists(event, make_fans):
     joined = queue_join(user=fan, event=event)
     keys = QueueKeys(event.pk)
     # The row committed but the confirmation never reached Redis (it restarted in between).
-    redis_client().hset(keys.unconfirmed, str(fan.pk), f"{joined.sequence}:0")
+    queue_redis().hset(keys.unconfirmed, str(fan.pk), f"{joined.sequence}:0")
 
     assert queue_repair(event=event).places_dropped == 0
-    assert redis_client().hlen(keys.unconfirmed) == 0
+    assert queue_redis().hlen(keys.unconfirmed) == 0
     assert queue_status(user=fan, event=event).position == 1
 
 
@@ -157,7 +157,7 @@ def test_a_join_whose_commit_landed_before_the_connection_broke_answers_its_plac
 
     assert joined.position == 2
     assert QueueEntry.objects.get(user=fan).sequence == joined.sequence
-    assert redis_client().zscore(QueueKeys(event.pk).waiting, str(fan.pk)) == joined.sequence
+    assert queue_redis().zscore(QueueKeys(event.pk).waiting, str(fan.pk)) == joined.sequence
 
 
 def test_a_join_whose_fate_is_unknown_is_settled_by_the_repair(event, make_fans, monkeypatch):
@@ -173,7 +173,7 @@ def test_a_join_whose_fate_is_unknown_is_settled_by_the_repair(event, make_fans,
         queue_join(user=fan, event=event)
     monkeypatch.undo()
 
-    assert redis_client().hexists(QueueKeys(event.pk).unconfirmed, str(fan.pk))
+    assert queue_redis().hexists(QueueKeys(event.pk).unconfirmed, str(fan.pk))
     assert queue_repair(event=event, grace_seconds=0).places_dropped == 1
     assert queue_status(user=fan, event=event) is None
 

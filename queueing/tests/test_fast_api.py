@@ -23,7 +23,7 @@ from events.tests.factories import EventFactory
 from queueing.batching import close_batchers, join_recorder
 from queueing.fast_api import QueueFastPath
 from queueing.models import QueueEntry
-from queueing.redis_queue import close_async_redis_client, redis_client
+from queueing.redis_queue import close_async_redis_client, queue_redis
 from queueing.services import (
     aqueue_join,
     queue_admit_batch,
@@ -236,7 +236,7 @@ def test_positions_survive_a_redis_flush(event, make_fans):
     for fan in fans:
         assert fast("POST", "/api/queue/join", user=fan, data={"eventId": event.pk}).status == 201
 
-    redis_client().flushdb()
+    queue_redis().flushdb()
 
     assert [fast("GET", f"/api/queue/position/{event.pk}", user=fan).json()["position"] for fan in fans] == [
         1,
@@ -398,7 +398,7 @@ def test_a_fast_join_postgresql_did_not_record_leaves_no_place_in_redis(event, f
     with pytest.raises(psycopg.OperationalError):
         async_to_sync(join)()
 
-    assert redis_client().zscore(QueueKeys(event.pk).waiting, str(fan.pk)) is None
+    assert queue_redis().zscore(QueueKeys(event.pk).waiting, str(fan.pk)) is None
     monkeypatch.undo()
     assert async_to_sync(join)().position == 2
 
@@ -459,7 +459,7 @@ def test_a_bad_join_body_is_answered_by_django_and_never_hangs(event, fan, body)
 
 def test_a_redis_outage_is_a_503_with_retry_after_on_the_fast_path(event, fan, settings):
     dead = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    settings.REDIS_URL = dead
+    settings.REDIS_URL = settings.QUEUE_REDIS_URL = dead  # on the cluster run: no node reachable
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": dead}}
     settings.QUEUE_THROTTLE_ENABLE = False
 

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from events.tests.factories import EventFactory
 from queueing.models import EventQueue, QueueEntry
-from queueing.redis_queue import QueueKeys, redis_client
+from queueing.redis_queue import QueueKeys, queue_redis
 from queueing.selectors import QueueState, queue_status
 from queueing.services import queue_join, queue_open_prequeue
 
@@ -96,4 +96,4 @@ def test_fans_arriving_after_opening_queue_behind_everyone_from_the_prequeue(upc
     assert (first.position, second.position) == (PREQUEUE_SIZE + 1, PREQUEUE_SIZE + 2)
     early_sequences = QueueEntry.objects.filter(user__in=early).values_list("sequence", flat=True)
     assert max(early_sequences) < first.sequence < second.sequence
-    assert not redis_client().exists(QueueKeys(upcoming_event.pk).pre)
+    assert not queue_redis().exists(QueueKeys(upcoming_event.pk).pre)

@@ -5,7 +5,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from events.tests.factories import EventFactory
-from queueing.redis_queue import QueueKeys, redis_client
+from queueing import services
+from queueing.redis_queue import QueueKeys, queue_redis
 from queueing.selectors import QueueState, admission_pass_is_valid, queue_stats, queue_status
 from queueing.services import queue_admit_batch, queue_join, queue_leave, queue_rebuild_from_database
 
@@ -34,7 +35,7 @@ def test_flushing_redis_mid_queue_keeps_everybodys_place(event, queue_in_progres
     before = _snapshot(event, fans)
     stats_before = queue_stats(event=event)
 
-    redis_client().flushdb()
+    queue_redis().flushdb()
 
     assert _snapshot(event, fans) == before
     stats_after = queue_stats(event=event)
@@ -44,7 +45,7 @@ def test_flushing_redis_mid_queue_keeps_everybodys_place(event, queue_in_progres
 
 
 def test_after_a_flush_the_next_join_still_goes_to_the_back(event, queue_in_progress, make_fans):
-    redis_client().flushdb()
+    queue_redis().flushdb()
     (newcomer,) = make_fans(1)
 
     joined = queue_join(user=newcomer, event=event)
@@ -55,7 +56,7 @@ def test_after_a_flush_the_next_join_still_goes_to_the_back(event, queue_in_prog
 
 
 def test_after_a_flush_the_next_batch_continues_in_order(event, queue_in_progress):
-    redis_client().flushdb()
+    queue_redis().flushdb()
 
     admitted = queue_admit_batch(event=event)
 
@@ -69,7 +70,7 @@ def test_the_prequeue_survives_a_flush(db, make_fans):
     for fan in fans:
         queue_join(user=fan, event=event)
 
-    redis_client().flushdb()
+    queue_redis().flushdb()
 
     assert [queue_status(user=fan, event=event).status for fan in fans] == [QueueState.PREQUEUE] * 3
     assert queue_stats(event=event).prequeue_size == 3
@@ -79,7 +80,7 @@ def test_an_expired_turn_is_not_restored_as_admitted(event, queue_in_progress):
     fan = queue_in_progress[0]
     fan.admission_passes.update(expires_at=timezone.now() - timedelta(seconds=1))
 
-    redis_client().flushdb()
+    queue_redis().flushdb()
 
     assert not admission_pass_is_valid(user=fan, event=event)
     assert queue_status(user=fan, event=event).status == QueueState.EXPIRED
@@ -96,10 +97,55 @@ def test_a_rebuild_on_live_structures_changes_nobodys_place(event, queue_in_prog
 
 def test_the_rebuild_command_restores_the_queue_by_slug(event, queue_in_progress, capsys):
     before = _snapshot(event, queue_in_progress)
-    redis_client().delete(*redis_client().keys(f"q:{{{event.pk}}}:*"))
+    queue_redis().delete(*queue_redis().keys(f"q:{{{event.pk}}}:*"))
 
     call_command("rebuild_queue", event.slug)
 
     assert "4 fan(s) waiting" in capsys.readouterr().out
-    assert redis_client().zcard(QueueKeys(event.pk).waiting) == 4
+    assert queue_redis().zcard(QueueKeys(event.pk).waiting) == 4
     assert _snapshot(event, queue_in_progress) == before
+
+
+def test_a_rebuild_written_in_many_round_trips_restores_every_place_and_leaves_no_staging_keys(
+    event, make_fans, monkeypatch
+):
+    # Tiny chunks: the same path a 10,000,000-fan queue takes (many round trips, then one swap).
+    monkeypatch.setattr(services, "_CHUNK", 2)
+    monkeypatch.setattr(services, "_CHUNKS_PER_ROUND_TRIP", 2)
+    fans = make_fans(11)
+    for fan in fans:
+        queue_join(user=fan, event=event)
+    queue_admit_batch(event=event)
+    keys = QueueKeys(event.pk)
+    client = queue_redis()
+    before = _snapshot(event, fans)
+    client.flushdb()
+    stale = keys.staged("died-half-way")  # left over by a rebuild whose process died
+    client.zadd(stale.waiting, {"999999": 1})
+
+    assert queue_rebuild_from_database(event=event) == 8
+
+    assert _snapshot(event, fans) == before
+    assert client.zcard(keys.waiting) == 8
+    assert client.zcard(keys.admitted) == 3
+    assert client.ttl(keys.waiting) == -1, "the live queue never expires"
+    staging = {key.decode() for key in client.scan_iter(match=f"q:{{{event.pk}}}:next:*")}
+    assert staging == {stale.waiting}, "this rebuild's own staging keys were swapped in"
+
+
+def test_a_join_above_the_rows_read_keeps_its_place_through_a_chunked_rebuild(event, make_fans):
+    fans = make_fans(3)
+    for fan in fans[:2]:
+        queue_join(user=fan, event=event)
+    keys = QueueKeys(event.pk)
+    # A join whose row is still in flight: in Redis with the next sequence, not yet in PostgreSQL.
+    queue_redis().zadd(keys.waiting, {str(fans[2].pk): 3})
+    queue_redis().set(keys.seq, 3)
+
+    queue_rebuild_from_database(event=event)
+
+    assert queue_redis().zrange(keys.waiting, 0, -1, withscores=True) == [
+        (str(fans[0].pk).encode(), 1.0),
+        (str(fans[1].pk).encode(), 2.0),
+        (str(fans[2].pk).encode(), 3.0),
+    ]

@@ -1,7 +1,7 @@
 import time
 
 from events.tests.factories import EventFactory
-from queueing.redis_queue import QueueKeys, redis_client
+from queueing.redis_queue import QueueKeys, queue_redis
 from queueing.selectors import estimated_wait_seconds, measured_rate_per_second, queue_stats, queue_status
 from queueing.services import queue_admit_batch, queue_join
 
@@ -56,7 +56,7 @@ def test_a_fans_estimated_wait_uses_the_measured_admissions(event, make_fans):
         queue_join(user=fan, event=event)
     now = time.time()
     # Admissions ran at a third of the configured rate (1 instead of 3 every 30 s) for minutes.
-    redis_client().lpush(QueueKeys(event.pk).log, *[f"{now - 300 * i / 10 - 1}:1" for i in range(10)][::-1])
+    queue_redis().lpush(QueueKeys(event.pk).log, *[f"{now - 300 * i / 10 - 1}:1" for i in range(10)][::-1])
 
     waiting = queue_status(user=fans[-1], event=event)
 
