@@ -60,7 +60,15 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
     readonly_fields = ("last_login", "date_joined")
-    list_display = ("email", "first_name", "last_name", "is_staff", "is_active", "email_verified_at", "date_joined")
+    list_display = (
+        "email",
+        "first_name",
+        "last_name",
+        "is_staff",
+        "is_active",
+        "email_verified_at",
+        "date_joined",
+    )
     list_filter = ("is_staff", "is_superuser", "is_active", "groups", "date_joined")
     search_fields = ("email", "first_name", "last_name")
     ordering = ("email",)

@@ -10,13 +10,13 @@ from rest_framework.views import APIView
 from accounts.forms import PASSWORD_MAX_LENGTH
 from accounts.services import (
     auth_token_revoke,
-    email_verification_resend,
     auth_tokens_issue,
     auth_tokens_refresh,
+    email_verification_send,
     user_authenticate,
     user_create,
 )
-from accounts.throttles import AUTH_ADDRESS_THROTTLES, account_login_wait
+from accounts.throttles import AUTH_ADDRESS_THROTTLES, account_login_wait, verify_email_resend_wait
 from core.schema import ErrorSerializer
 
 TAGS = ["auth"]
@@ -227,5 +227,8 @@ class VerifyEmailResendApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        sent = email_verification_resend(user=request.user, site_url=request.build_absolute_uri("/"))  # type: ignore[arg-type]
+        wait = verify_email_resend_wait(request.user.pk)
+        if wait is not None:
+            self.throttled(request, wait)
+        sent = email_verification_send(user=request.user, site_url=request.build_absolute_uri("/"))  # type: ignore[arg-type]
         return Response({"sent": sent}, status=status.HTTP_202_ACCEPTED)

@@ -5,7 +5,8 @@ Pages and the API both call these; neither re-implements a rule. Passwords and t
 
 E-mail verification: sign-up (page and API) mails a signed link (``email_verification_send``); opening it
 (``email_verify``) sets ``User.email_verified_at``. The token signs the user id *and* the address, so a
-link stops working when the address changes, and expires after ``ACCOUNTS_EMAIL_VERIFICATION_MAX_AGE_SECONDS``.
+link stops working when the address changes; it expires after
+``ACCOUNTS_EMAIL_VERIFICATION_MAX_AGE_SECONDS``.
 With ``ACCOUNTS_REQUIRE_VERIFIED_EMAIL`` on, ``email_verified_require`` refuses a fan who has not
 verified (403 ``EMAIL_NOT_VERIFIED``): the queue's join calls it on the page and on the API.
 """
@@ -34,7 +35,6 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
-from core import ratelimit
 from core.exceptions import ApplicationError, Conflict, Forbidden
 
 logger = logging.getLogger(__name__)
@@ -161,7 +161,10 @@ def email_verify(*, token: str) -> User:
         raise VerificationLinkInvalid() from exc
     if not isinstance(claim, dict):
         raise VerificationLinkInvalid()
-    user = User.objects.filter(pk=claim.get("u"), is_active=True).first()
+    user_id = claim.get("u")
+    if not isinstance(user_id, int):
+        raise VerificationLinkInvalid()
+    user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None or user.email != claim.get("e"):
         raise VerificationLinkInvalid()
     if user.email_verified_at is None:
@@ -172,31 +175,6 @@ def email_verify(*, token: str) -> User:
                 user.save(update_fields=["email_verified_at"])  # a save: cached session users forget it
                 logger.info("User %s verified their e-mail address.", user.pk)
     return user
-
-
-class VerificationResendLimited(ApplicationError):
-    code = "RATE_LIMITED"
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_message = _("You asked for several links just now. Please wait before asking again.")
-
-    def __init__(self, wait: int) -> None:
-        super().__init__(details={"retryAfter": wait})
-        self.retry_after = wait
-
-
-def email_verification_resend(*, user: User, site_url: str) -> bool:
-    """A new verification link (page and API), at most ``THROTTLE_VERIFY_EMAIL_RESEND`` per fan:
-    each mail costs us and lands in someone's inbox. False when already verified."""
-    if user.email_verified:
-        return False
-    if settings.AUTH_THROTTLE_ENABLE:
-        limit = ratelimit.Limit(
-            scope="verify_email_resend", rate=settings.THROTTLE_VERIFY_EMAIL_RESEND, who=str(user.pk)
-        )
-        wait = ratelimit.hit([limit])
-        if wait is not None:
-            raise VerificationResendLimited(wait)
-    return email_verification_send(user=user, site_url=site_url)
 
 
 def email_verified_require(*, user: User) -> None:

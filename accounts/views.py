@@ -3,13 +3,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -22,9 +22,8 @@ from accounts.forms import AccountPasswordChangeForm, EmailAuthenticationForm, S
 from accounts.services import (
     EmailTaken,
     VerificationLinkInvalid,
-    VerificationResendLimited,
     WeakPassword,
-    email_verification_resend,
+    email_verification_send,
     email_verify,
     user_create,
 )
@@ -33,6 +32,7 @@ from accounts.throttles import (
     page_account_rate,
     page_address_rate,
     page_address_sustained_rate,
+    verify_email_resend_wait,
 )
 
 
@@ -143,11 +143,10 @@ def verify_email_view(request: HttpRequest, token: str) -> HttpResponseRedirect:
 @require_POST
 @login_required
 def verify_email_resend_view(request: HttpRequest) -> HttpResponseRedirect:
-    try:
-        sent = email_verification_resend(user=request.user, site_url=request.build_absolute_uri("/"))  # type: ignore[arg-type]
-    except VerificationResendLimited as exc:
-        messages.warning(request, exc.message)
+    if verify_email_resend_wait(request.user.pk) is not None:
+        messages.warning(request, _("You asked for several links just now. Please wait before asking again."))
     else:
+        sent = email_verification_send(user=request.user, site_url=request.build_absolute_uri("/"))  # type: ignore[arg-type]
         if sent:
             messages.success(request, _("We sent a new link to %(email)s.") % {"email": request.user.email})  # type: ignore[union-attr]
         else:

@@ -120,6 +120,7 @@ def run(args: argparse.Namespace) -> list[Result]:
         service_users = min(args.join_users, 20_000)
         results += joins.service_joins_sync(users=service_users, seconds=args.seconds)
         results += joins.service_joins_async(users=args.join_users, seconds=args.seconds, concurrency=200)
+        results += joins.challenge_checks(samples=2_000 if args.quick else 10_000)
 
     big_event, populate_delta = None, None
     if {"position", "memory"} & set(args.only):

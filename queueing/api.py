@@ -137,7 +137,9 @@ class QueueJoinApi(APIView):
         wait = ratelimit.hit(limits)
         if wait is not None:
             self.throttled(request, wait)
-        challenge_redeem(user_id=request.user.pk, event=event, payload=serializer.validated_data.get("altcha"))
+        challenge_redeem(
+            user_id=request.user.pk, event=event, payload=serializer.validated_data.get("altcha")
+        )
         joined = queue_join(user=request.user, event=event)
         code = status.HTTP_200_OK if joined.already_in_queue else status.HTTP_201_CREATED
         return Response(status_body(joined), status=code)

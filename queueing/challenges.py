@@ -37,7 +37,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from altcha import Challenge, Payload, create_challenge, solve_challenge
+from altcha import Payload, create_challenge
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
@@ -221,13 +221,3 @@ def _claim_keys(claim: tuple[str, int], *, event_id: int) -> dict[str, Any]:
     used_key, ttl = claim
     joins_key = _joins_key(event_id, _minute(time.time()))
     return {"used_key": used_key, "ttl": ttl, "joins_key": joins_key, "joins_ttl": 180}
-
-
-def challenge_solve(challenge: dict[str, Any]) -> str:
-    """The client's side (what the widget and apps do; tests, benchmarks and fault injection use it):
-    the ``altcha`` payload that solves ``challenge``."""
-    parsed = Challenge.from_dict(challenge)
-    solution = solve_challenge(parsed)
-    if solution is None:  # only on the library's 90 s timeout
-        raise RuntimeError("The challenge could not be solved in time.")
-    return Payload(parsed, solution).to_base64()

@@ -10,7 +10,11 @@ one Redis round trip and a share of a batched database round trip (``queueing.ba
 - the event comes from a small per-process cache (``QUEUE_FAST_PATH_EVENT_SECONDS``, 1 s by default),
   so a staff edit of an event reaches the fast path within that time;
 - answers are the DRF views' (``queueing.api``) to the byte: the same ``status_body``, status codes and
-  ``{"error": {...}}`` envelope; the throttles are the same classes when ``QUEUE_THROTTLE_ENABLE`` is on.
+  ``{"error": {...}}`` envelope; the throttles are the same classes when ``QUEUE_THROTTLE_ENABLE`` is on;
+- a join goes through the same steps as ``QueueJoinApi``: a fan already in line gets the place back,
+  then ``accounts.services.email_verified_require`` (the verified flag comes with the batched user
+  check), the throttles, and ``queueing.challenges.achallenge_redeem`` — the one challenge check, on
+  the asyncio Redis client (one round trip).
 
 Anything else — another method or path, no ``Bearer`` token, a token or body that does not validate,
 a host outside ``ALLOWED_HOSTS`` — goes to Django unchanged, so every error case keeps its one
@@ -24,8 +28,8 @@ import json
 import logging
 import re
 import time
-from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from channels.db import database_sync_to_async

@@ -21,6 +21,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     class Params:
         unverified = factory.Trait(email_verified_at=None)
+
     password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
 
     @factory.post_generation

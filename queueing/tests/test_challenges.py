@@ -21,7 +21,8 @@ from accounts.tests.factories import UserFactory
 from conftest import jwt_client_for
 from events.tests.factories import EventFactory
 from queueing import challenges
-from queueing.challenges import ChallengeInvalid, challenge_issue, challenge_redeem, challenge_solve
+from queueing.challenge_client import challenge_solve
+from queueing.challenges import ChallengeInvalid, challenge_issue, challenge_redeem
 from queueing.models import QueueEntry
 from queueing.services import queue_join, queue_leave
 from queueing.tests.helpers import in_thread
@@ -72,7 +73,11 @@ def test_a_join_without_a_solution_is_400_challenge_required(event, fan_api):
 
 @pytest.mark.parametrize(
     "altcha",
-    ["not base64 at all!", base64.b64encode(b"[1, 2]").decode(), base64.b64encode(b'{"challenge": 5}').decode()],
+    [
+        "not base64 at all!",
+        base64.b64encode(b"[1, 2]").decode(),
+        base64.b64encode(b'{"challenge": 5}').decode(),
+    ],
 )
 def test_a_garbled_solution_is_400_challenge_invalid(event, fan_api, altcha):
     error = _error(_join(fan_api, event, altcha), 400, "CHALLENGE_INVALID")
@@ -256,7 +261,9 @@ def test_the_fast_path_refuses_what_the_drf_view_refuses(event, fan, other_fan):
 
     missing = fast("POST", "/api/queue/join", user=fan, data={"eventId": event.pk})
     wrong_fan = fast("POST", "/api/queue/join", user=other_fan, data={"eventId": event.pk, "altcha": altcha})
-    wrong_event = fast("POST", "/api/queue/join", user=fan, data={"eventId": other_event.pk, "altcha": altcha})
+    wrong_event = fast(
+        "POST", "/api/queue/join", user=fan, data={"eventId": other_event.pk, "altcha": altcha}
+    )
     joined = fast("POST", "/api/queue/join", user=fan, data={"eventId": event.pk, "altcha": altcha})
     again = fast("POST", "/api/queue/join", user=fan, data={"eventId": event.pk})  # in line: no challenge
     queue_leave(user=fan, event=event)
@@ -297,7 +304,7 @@ def _messages(response) -> list[str]:
 def test_the_join_form_carries_the_widget_and_explains_it_needs_javascript(event, fan_client):
     content = fan_client.get(reverse("queueing:page", kwargs={"slug": event.slug})).content.decode()
 
-    assert '<altcha-widget challenge="/events/{}/queue/challenge/"'.format(event.slug) in content
+    assert f'<altcha-widget challenge="/events/{event.slug}/queue/challenge/"' in content
     assert "vendor/altcha/altcha-3.2.2.min.js" in content
     assert "<noscript>" in content
 
@@ -327,7 +334,9 @@ def test_an_unverified_fan_is_asked_to_verify_on_the_page(event, client):
     client.force_login(unverified)
 
     page = client.get(reverse("queueing:page", kwargs={"slug": event.slug})).content.decode()
-    response = client.post(reverse("queueing:join", kwargs={"slug": event.slug}), {"altcha": solved(unverified, event)})
+    response = client.post(
+        reverse("queueing:join", kwargs={"slug": event.slug}), {"altcha": solved(unverified, event)}
+    )
 
     assert "Send the link again" in page
     assert "<altcha-widget" not in page
