@@ -4,7 +4,8 @@ Public interface (keyword-only; each commits its own work and may run inside a c
 
 - ``seats_hold(user=, event=, seat_ids=) -> HoldResult`` — all-or-nothing. ``NotAdmitted`` (403),
   ``SaleClosed`` (409), ``UnknownSeats`` (400), ``TooManySeats`` (409), ``FanSeatLimitReached`` (409),
-  ``SeatUnavailable`` (409, ``details.seatIds``), ``Busy`` (503). Seats the fan already holds stay held; holds end with the pass.
+  ``SeatUnavailable`` (409, ``details.seatIds``), ``Busy`` (503). Seats the fan already holds stay
+  held; holds end with the pass.
 - ``seats_release(user=, event=, seat_ids=None) -> HoldResult`` — the fan's remaining holds.
   Releasing named seats that are in the fan's pending booking raises ``SeatsInPendingBooking`` (409);
   releasing everything (``seat_ids=None``) leaves those seats with the booking.
@@ -61,8 +62,8 @@ from bookings import notify
 from bookings.exceptions import (
     BookingNotCancellable,
     BookingNotPayable,
-    NoSeatsHeld,
     FanSeatLimitReached,
+    NoSeatsHeld,
     NotAdmitted,
     PendingBookingExists,
     SeatsInPendingBooking,
@@ -474,7 +475,9 @@ def booking_create(*, user, event: Event) -> Booking:
         raise PendingBookingExists(details={"bookingId": pending.pk, "reference": pending.reference})
     _expire_stale(bookings.values(), now=now)
     # Holds made before another booking of the fan was confirmed, or before staff lowered the cap.
-    _check_fan_cap(event=event, owned=_fan_seat_ids(user=user, event=event, now=now) - held_ids, requested=held_ids)
+    _check_fan_cap(
+        event=event, owned=_fan_seat_ids(user=user, event=event, now=now) - held_ids, requested=held_ids
+    )
 
     currencies = {seat.category.currency for seat in seats}
     if len(currencies) != 1:

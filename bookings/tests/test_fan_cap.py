@@ -52,7 +52,10 @@ def test_a_booking_over_the_cap_is_refused(capped_event, seats, admitted_fan):
 
 def test_other_fans_and_ended_bookings_do_not_count(capped_event, seats, admitted_fan, admitted_other_fan):
     _paid(admitted_other_fan, capped_event, seats[:4])
-    assert len(seats_hold(user=admitted_fan, event=capped_event, seat_ids=[s.pk for s in seats[5:9]]).seat_ids) == 4
+    assert (
+        len(seats_hold(user=admitted_fan, event=capped_event, seat_ids=[s.pk for s in seats[5:9]]).seat_ids)
+        == 4
+    )
 
 
 def test_the_api_answers_409_fan_seat_limit_in_the_envelope(capped_event, seats, admitted_fan, fan_api):
@@ -77,10 +80,14 @@ def test_one_fan_booking_from_two_tabs_at_once_cannot_pass_the_cap(capped_event,
     for _round in range(3):
         outcomes = _race(
             [
-                lambda: seats_hold(user=fan, event=capped_event, seat_ids=first_tab)
-                and booking_create(user=fan, event=capped_event),
-                lambda: seats_hold(user=fan, event=capped_event, seat_ids=second_tab)
-                and booking_create(user=fan, event=capped_event),
+                lambda: (
+                    seats_hold(user=fan, event=capped_event, seat_ids=first_tab)
+                    and booking_create(user=fan, event=capped_event)
+                ),
+                lambda: (
+                    seats_hold(user=fan, event=capped_event, seat_ids=second_tab)
+                    and booking_create(user=fan, event=capped_event)
+                ),
             ]
         )
 

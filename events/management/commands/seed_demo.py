@@ -94,7 +94,9 @@ class Command(BaseCommand):
         users = get_user_model().objects
         if users.filter(email__iexact=email).exists():
             # Demo accounts are verified, also in a database seeded before verification existed.
-            users.filter(email__iexact=email, email_verified_at__isnull=True).update(email_verified_at=timezone.now())
+            users.filter(email__iexact=email, email_verified_at__isnull=True).update(
+                email_verified_at=timezone.now()
+            )
             self._report("user", email, created=False)
             return
         verified = {"email_verified_at": timezone.now()}  # demo accounts can join queues at once
