@@ -145,7 +145,10 @@ def http_joins(
     label: str,
     ceiling_rate: float = 0.0,
     warmup_seconds: float = 3,
+    challenge: bool = True,
 ) -> list[Result]:
+    """New joins through the HTTP API, with the join challenge on (as shipped). ``challenge=False``
+    is the comparison row of the same run, labelled as such: the event asks for no challenge."""
     user_ids = ensure_users(users)
     tokens = access_tokens(user_ids)
     if warmup_seconds:
@@ -160,12 +163,20 @@ def http_joins(
             seconds=warmup_seconds,
             connections=connections,
         )
-    # The challenge on, as shipped: every fan sends its own solution (precomputed: the client's work).
-    event = create_event("http-join", queue_challenge_difficulty=BENCH_CHALLENGE_DIFFICULTY)
-    bodies = [
-        json.dumps({"eventId": event.pk, "altcha": altcha}, separators=(",", ":"))
-        for altcha in solved_challenges(event, user_ids)
-    ]
+    if challenge:
+        # As shipped: every fan sends its own solution (precomputed: the client's work).
+        event = create_event("http-join", queue_challenge_difficulty=BENCH_CHALLENGE_DIFFICULTY)
+        bodies = [
+            json.dumps({"eventId": event.pk, "altcha": altcha}, separators=(",", ":"))
+            for altcha in solved_challenges(event, user_ids)
+        ]
+        scenario = (
+            f"HTTP POST /api/queue/join, challenge on (difficulty {BENCH_CHALLENGE_DIFFICULTY:,}) [{label}]"
+        )
+    else:
+        event = create_event("http-join-no-challenge", queue_challenge_difficulty=0)
+        bodies = [json.dumps({"eventId": event.pk}, separators=(",", ":"))] * len(user_ids)
+        scenario = f"HTTP POST /api/queue/join, challenge OFF (comparison only, not shipped) [{label}]"
     tokens_file = write_tokens("join", tokens, bodies)
     cpu_before, wall_before = server.cpu_seconds(), time.monotonic()
     load = run_wrk(
@@ -182,7 +193,7 @@ def http_joins(
     log(f"HTTP join [{label}]: {load.describe()}; {durable['summary']}")
     return [
         _http_result(
-            f"HTTP POST /api/queue/join, challenge on (difficulty {BENCH_CHALLENGE_DIFFICULTY:,}) [{label}]",
+            scenario,
             "joins/s",
             load,
             cpu,
