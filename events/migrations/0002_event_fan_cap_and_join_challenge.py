@@ -20,6 +20,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='event',
             name='queue_challenge_difficulty',
-            field=models.PositiveIntegerField(default=events.models.default_challenge_difficulty, help_text="Proof-of-work a fan's browser or app does to join the queue: about half this many hashes on average (50,000: well under a second on a phone). 0 turns the challenge off. It doubles by itself while joins per minute spike."),
+            field=models.PositiveIntegerField(default=events.models.default_challenge_difficulty, help_text="Proof-of-work a fan's browser or app does to join the queue: about half this many hashes on average (20,000: about half a second in a desktop browser). 0 turns the challenge off. It doubles by itself while joins per minute spike."),
         ),
     ]
