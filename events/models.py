@@ -78,8 +78,8 @@ class Event(TimeStampedModel):
         default=default_challenge_difficulty,
         help_text=_(
             "Proof-of-work a fan's browser or app does to join the queue: about half this many hashes "
-            "on average (20,000: about half a second in a desktop browser). 0 turns the challenge off. It doubles "
-            "by itself while joins per minute spike."
+            "on average (20,000: about half a second in a desktop browser). 0 turns the challenge off. "
+            "It doubles by itself while joins per minute spike."
         ),
     )
 
