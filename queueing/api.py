@@ -18,7 +18,13 @@ from core.schema import ErrorSerializer
 from events.models import Event
 from queueing.challenges import challenge_issue, challenge_redeem
 from queueing.exceptions import NotInQueue
-from queueing.selectors import QueueState, QueueStatus, queue_event_get, queue_stats, queue_status
+from queueing.selectors import (
+    QueueStatus,
+    queue_event_get,
+    queue_place_to_return,
+    queue_stats,
+    queue_status,
+)
 from queueing.services import queue_join, queue_leave
 from queueing.throttles import QUEUE_THROTTLES, queue_limits
 
@@ -124,10 +130,9 @@ class QueueJoinApi(APIView):
         serializer = QueueJoinInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         event = queue_event_get(event_id=serializer.validated_data["eventId"])
-        if event.sale_phase() in (Event.SalePhase.UPCOMING, Event.SalePhase.ON_SALE):
-            current = queue_status(user=request.user, event=event)
-            if current is not None and current.status != QueueState.EXPIRED:
-                return Response(status_body(current), status=status.HTTP_200_OK)
+        current = queue_place_to_return(user=request.user, event=event)
+        if current is not None:
+            return Response(status_body(current), status=status.HTTP_200_OK)
         email_verified_require(user=request.user)  # type: ignore[arg-type]
         limits = queue_limits(
             self.throttle_scope,

@@ -59,7 +59,7 @@ from queueing.api import status_body
 from queueing.batching import active_users
 from queueing.challenges import achallenge_redeem
 from queueing.exceptions import EventNotFound, NotInQueue
-from queueing.selectors import QueueState, aqueue_status, queue_event_get
+from queueing.selectors import aqueue_place_to_return, aqueue_status, queue_event_get
 from queueing.services import aqueue_join
 from queueing.throttles import queue_limits
 
@@ -254,11 +254,9 @@ class QueueFastPath:
         user = await self._user(headers)
         event = await self.events.get(event_id)
         # A fan already in line gets the place back: no limits counted, no challenge asked.
-        if event.sale_phase() in (Event.SalePhase.UPCOMING, Event.SalePhase.ON_SALE) and (
-            settings.QUEUE_THROTTLE_ENABLE or event.queue_challenge_difficulty > 0
-        ):
-            current = await aqueue_status(user=user, event=event, in_line_only=True)
-            if current is not None and current.status != QueueState.EXPIRED:
+        if settings.QUEUE_THROTTLE_ENABLE or event.queue_challenge_difficulty > 0:
+            current = await aqueue_place_to_return(user=user, event=event)
+            if current is not None:
                 return 200, status_body(current), []
         email_verified_require(user=user)  # type: ignore[arg-type]
         if settings.QUEUE_THROTTLE_ENABLE:

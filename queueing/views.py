@@ -123,7 +123,9 @@ def queue_page(request: HttpRequest, slug: str) -> HttpResponse:
 def queue_join_view(request: HttpRequest, slug: str) -> HttpResponseRedirect:
     event = _event_or_404(slug)
     page = reverse("queueing:page", kwargs={"slug": event.slug})
-    if event.queue_challenge_difficulty > 0 and _already_in_line(request, event):
+    if event.queue_challenge_difficulty > 0 and selectors.queue_place_to_return(
+        user=request.user, event=event
+    ):
         # Never asked twice: the fan's place, without a challenge.
         messages.info(request, _("You already have a place in this queue: here it is."))
         return redirect(page)
@@ -147,13 +149,6 @@ def queue_join_view(request: HttpRequest, slug: str) -> HttpResponseRedirect:
             request.session.pop(progress_session_key(event.pk), None)
         messages.success(request, _("You are in the queue. Keep this page open: it updates by itself."))
     return redirect(page)
-
-
-def _already_in_line(request: HttpRequest, event: Event) -> bool:
-    if event.sale_phase() not in (Event.SalePhase.UPCOMING, Event.SalePhase.ON_SALE):
-        return False
-    current = selectors.queue_status(user=request.user, event=event)
-    return current is not None and current.status != selectors.QueueState.EXPIRED
 
 
 @never_cache

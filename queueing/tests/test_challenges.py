@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -24,7 +25,8 @@ from queueing import challenges
 from queueing.challenge_client import challenge_solve
 from queueing.challenges import ChallengeInvalid, challenge_issue, challenge_redeem
 from queueing.models import QueueEntry
-from queueing.services import queue_join, queue_leave
+from queueing.redis_queue import QueueKeys, redis_client, run_join
+from queueing.services import queue_ensure_ready, queue_join, queue_leave, queue_open_prequeue
 from queueing.tests.helpers import in_thread
 from queueing.tests.test_fast_api import fast
 
@@ -347,3 +349,39 @@ def test_an_unverified_fan_is_asked_to_verify_on_the_page(event, client):
 def test_services_still_join_directly(event, fan):
     # Staff tools and the admission tests call the service: the challenge guards the fans' doors only.
     assert queue_join(user=fan, event=event).position == 1
+
+
+# --- "Already in line" means a durable place -----------------------------------------------------
+
+
+def _place_without_its_row(event, fan) -> None:
+    """What a join that failed half way leaves: a place in Redis, marked unconfirmed, and no row."""
+    queue_ensure_ready(event=event)
+    queue_open_prequeue(event=event)
+    run_join(QueueKeys(event.pk), user_id=fan.pk, now_epoch=time.time())
+    assert redis_client().hexists(QueueKeys(event.pk).unconfirmed, str(fan.pk))
+    assert not QueueEntry.objects.filter(event=event, user=fan).exists()
+
+
+def test_a_place_whose_row_never_came_is_not_answered_as_already_in_line(event, fan, fan_api):
+    _place_without_its_row(event, fan)
+
+    assert _join(fan_api, event).status_code == 400  # asked for a challenge: a new join, not a 200
+    response = _join(fan_api, event, solved(fan, event))
+
+    assert response.status_code in (200, 201)
+    assert QueueEntry.objects.filter(event=event, user=fan, sequence=response.json()["position"]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_fast_path_answers_a_place_whose_row_never_came_only_after_recording_it(event, fan):
+    _place_without_its_row(event, fan)
+
+    refused = fast("POST", "/api/queue/join", user=fan, data={"eventId": event.pk})
+    joined = fast(
+        "POST", "/api/queue/join", user=fan, data={"eventId": event.pk, "altcha": solved(fan, event)}
+    )
+
+    assert refused.status == 400
+    assert joined.status in (200, 201)
+    assert QueueEntry.objects.filter(event=event, user=fan).exists()
