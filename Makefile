@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test test-queue-cluster lint format install install-dev bench bench-deps browser-deps scale-check scale-deps faults clean
+.PHONY: run test test-queue-cluster lint format install install-dev bench bench-deps browser-deps scale-check scale-deps faults vendor-altcha clean
 
 $(VENV)/.runtime-installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,13 @@ scale-deps:
 ## Chromium for the browser tests (Debian package; needs root).
 browser-deps:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+## Refresh the vendored ALTCHA widget from npm (static/vendor/altcha/README.md).
+ALTCHA_VERSION ?= 3.2.2
+vendor-altcha:
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent altcha@$(ALTCHA_VERSION) >/dev/null && tar xzf altcha-$(ALTCHA_VERSION).tgz && \
+	cp package/dist/main/altcha.min.js $(CURDIR)/static/vendor/altcha/altcha-$(ALTCHA_VERSION).min.js && \
+	cp package/LICENSE.txt $(CURDIR)/static/vendor/altcha/LICENSE.txt && rm -rf $$tmp
 
 clean:
 	rm -rf $(VENV) .local staticfiles

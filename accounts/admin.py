@@ -25,6 +25,7 @@ class UserAdminChangeForm(_LowerCaseEmailMixin, UserChangeForm):
         model = User
         fields = (
             "email",
+            "email_verified_at",
             "password",
             "first_name",
             "last_name",
@@ -41,7 +42,7 @@ class UserAdmin(DjangoUserAdmin):
     form = UserAdminChangeForm
     add_form = UserAdminCreationForm
     fieldsets = (
-        (None, {"fields": ("email", "password")}),
+        (None, {"fields": ("email", "email_verified_at", "password")}),
         (_("Personal info"), {"fields": ("first_name", "last_name")}),
         (
             _("Permissions"),
@@ -59,7 +60,15 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
     readonly_fields = ("last_login", "date_joined")
-    list_display = ("email", "first_name", "last_name", "is_staff", "is_active", "date_joined")
+    list_display = (
+        "email",
+        "first_name",
+        "last_name",
+        "is_staff",
+        "is_active",
+        "email_verified_at",
+        "date_joined",
+    )
     list_filter = ("is_staff", "is_superuser", "is_active", "groups", "date_joined")
     search_fields = ("email", "first_name", "last_name")
     ordering = ("email",)

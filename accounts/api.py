@@ -12,10 +12,11 @@ from accounts.services import (
     auth_token_revoke,
     auth_tokens_issue,
     auth_tokens_refresh,
+    email_verification_send,
     user_authenticate,
     user_create,
 )
-from accounts.throttles import AUTH_ADDRESS_THROTTLES, account_login_wait
+from accounts.throttles import AUTH_ADDRESS_THROTTLES, account_login_wait, verify_email_resend_wait
 from core.schema import ErrorSerializer
 
 TAGS = ["auth"]
@@ -56,6 +57,13 @@ class UserOutputSerializer(serializers.Serializer):
     email = serializers.EmailField()
     firstName = serializers.CharField(source="first_name")
     lastName = serializers.CharField(source="last_name")
+    emailVerified = serializers.BooleanField(
+        source="email_verified", help_text="Joining a queue needs a verified address."
+    )
+
+
+class VerificationResendOutputSerializer(serializers.Serializer):
+    sent = serializers.BooleanField(help_text="False: the address is already verified.")
 
 
 class AuthTokensOutputSerializer(serializers.Serializer):
@@ -102,6 +110,7 @@ class RegisterApi(_PublicAuthApi):
         tags=TAGS,
         operation_id="auth_register",
         summary="Create an account and log in",
+        description="Also mails a link that verifies the address (needed to join a queue).",
         request=RegisterInputSerializer,
         responses={
             201: AuthSessionOutputSerializer,
@@ -114,7 +123,7 @@ class RegisterApi(_PublicAuthApi):
     def post(self, request: Request) -> Response:
         serializer = RegisterInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = user_create(**serializer.validated_data)
+        user = user_create(**serializer.validated_data, site_url=request.build_absolute_uri("/"))
         tokens = auth_tokens_issue(user=user)
         return Response(AuthSessionOutputSerializer(tokens).data, status=status.HTTP_201_CREATED)
 
@@ -199,3 +208,27 @@ class ProfileApi(APIView):
     )
     def get(self, request: Request) -> Response:
         return Response(UserOutputSerializer(request.user).data)
+
+
+class VerifyEmailResendApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=TAGS,
+        operation_id="auth_verify_email_resend",
+        summary="Mail a new e-mail verification link",
+        description="Joining a queue answers 403 EMAIL_NOT_VERIFIED until the fan opens the link. "
+        "Limited per fan (THROTTLE_VERIFY_EMAIL_RESEND, 3 an hour by default).",
+        request=None,
+        responses={
+            202: VerificationResendOutputSerializer,
+            401: _error("NOT_AUTHENTICATED or AUTHENTICATION_FAILED."),
+            429: _THROTTLED,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        wait = verify_email_resend_wait(request.user.pk)
+        if wait is not None:
+            self.throttled(request, wait)
+        sent = email_verification_send(user=request.user, site_url=request.build_absolute_uri("/"))  # type: ignore[arg-type]
+        return Response({"sent": sent}, status=status.HTTP_202_ACCEPTED)

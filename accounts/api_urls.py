@@ -1,4 +1,4 @@
-from accounts.api import LoginApi, LogoutApi, ProfileApi, RefreshApi, RegisterApi
+from accounts.api import LoginApi, LogoutApi, ProfileApi, RefreshApi, RegisterApi, VerifyEmailResendApi
 from core.urls import api_path
 
 urlpatterns = [
@@ -7,4 +7,5 @@ urlpatterns = [
     *api_path("auth/refresh", RefreshApi.as_view(), name="auth-refresh"),
     *api_path("auth/logout", LogoutApi.as_view(), name="auth-logout"),
     *api_path("auth/profile", ProfileApi.as_view(), name="auth-profile"),
+    *api_path("auth/verify-email/resend", VerifyEmailResendApi.as_view(), name="auth-verify-email-resend"),
 ]

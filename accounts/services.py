@@ -1,6 +1,14 @@
-"""Account writes: sign-up, credential checks and the JWT lifecycle (issue, rotate, revoke).
+"""Account writes: sign-up, credential checks, e-mail verification and the JWT lifecycle (issue,
+rotate, revoke).
 
 Pages and the API both call these; neither re-implements a rule. Passwords and tokens are never logged.
+
+E-mail verification: sign-up (page and API) mails a signed link (``email_verification_send``); opening it
+(``email_verify``) sets ``User.email_verified_at``. The token signs the user id *and* the address, so a
+link stops working when the address changes; it expires after
+``ACCOUNTS_EMAIL_VERIFICATION_MAX_AGE_SECONDS``.
+With ``ACCOUNTS_REQUIRE_VERIFIED_EMAIL`` on, ``email_verified_require`` refuses a fan who has not
+verified (403 ``EMAIL_NOT_VERIFIED``): the queue's join calls it on the page and on the API.
 """
 
 from __future__ import annotations
@@ -9,11 +17,15 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.models import update_last_login
+from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import status
@@ -23,7 +35,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
-from core.exceptions import ApplicationError, Conflict
+from core.exceptions import ApplicationError, Conflict, Forbidden
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +68,21 @@ class TokenInvalid(ApplicationError):
     default_message = _("The token is invalid, expired or revoked.")
 
 
+class EmailNotVerified(Forbidden):
+    code = "EMAIL_NOT_VERIFIED"
+    default_message = _(
+        "Verify your e-mail address first: open the link we sent you. You can ask for a new link."
+    )
+
+
+class VerificationLinkInvalid(ApplicationError):
+    code = "VERIFICATION_LINK_INVALID"
+    default_message = _("This verification link is invalid or has expired. Ask for a new one.")
+
+
+_VERIFICATION_SALT = "accounts.email-verification"
+
+
 @dataclass(frozen=True)
 class AuthTokens:
     user: User
@@ -70,8 +97,16 @@ def email_normalize(email: str) -> str:
 
 
 @sensitive_variables("password")
-def user_create(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
-    """Create an active fan account. Raises EmailTaken (any letter case) or WeakPassword."""
+def user_create(
+    *,
+    email: str,
+    password: str,
+    first_name: str = "",
+    last_name: str = "",
+    site_url: str | None = None,
+) -> User:
+    """Create an active fan account. Raises EmailTaken (any letter case) or WeakPassword.
+    With ``site_url`` (sign-up on the page or the API) the verification link is mailed."""
     email = email_normalize(email)
     if User.objects.filter(email__iexact=email).exists():
         raise EmailTaken(details={"email": [str(EmailTaken.default_message)]})
@@ -92,7 +127,60 @@ def user_create(*, email: str, password: str, first_name: str = "", last_name: s
         raise EmailTaken(details={"email": [str(EmailTaken.default_message)]}) from exc
 
     logger.info("User %s signed up.", user.pk)
+    if site_url is not None:
+        email_verification_send(user=user, site_url=site_url)
     return user
+
+
+def email_verification_token(*, user: User) -> str:
+    """A signed, timestamped token naming the user and the address it was sent to."""
+    return signing.TimestampSigner(salt=_VERIFICATION_SALT).sign_object({"u": user.pk, "e": user.email})
+
+
+def email_verification_send(*, user: User, site_url: str) -> bool:
+    """Mail the fan a link that verifies their address (after commit, through Celery).
+    ``site_url`` is the site's address as the fan reached it (``request.build_absolute_uri("/")``).
+    Returns False when the address is already verified (nothing to send)."""
+    from accounts import tasks  # tasks call services, so the import is here
+
+    if user.email_verified:
+        return False
+    path = reverse("accounts:verify_email", kwargs={"token": email_verification_token(user=user)})
+    link = site_url.rstrip("/") + path
+    transaction.on_commit(lambda: tasks.email_verification_link.delay(user.pk, link), robust=True)
+    return True
+
+
+def email_verify(*, token: str) -> User:
+    """The user whose address the token proves, now verified (idempotent). ``VerificationLinkInvalid``
+    for a forged or expired token, or one sent to an address the account no longer has."""
+    max_age = settings.ACCOUNTS_EMAIL_VERIFICATION_MAX_AGE_SECONDS
+    try:
+        claim = signing.TimestampSigner(salt=_VERIFICATION_SALT).unsign_object(token, max_age=max_age)
+    except signing.BadSignature as exc:  # SignatureExpired is one too
+        raise VerificationLinkInvalid() from exc
+    if not isinstance(claim, dict):
+        raise VerificationLinkInvalid()
+    user_id = claim.get("u")
+    if not isinstance(user_id, int):
+        raise VerificationLinkInvalid()
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or user.email != claim.get("e"):
+        raise VerificationLinkInvalid()
+    if user.email_verified_at is None:
+        with transaction.atomic():  # two clicks on the link at once keep the first time
+            user = User.objects.select_for_update().get(pk=user.pk)
+            if user.email_verified_at is None:
+                user.email_verified_at = timezone.now()
+                user.save(update_fields=["email_verified_at"])  # a save: cached session users forget it
+                logger.info("User %s verified their e-mail address.", user.pk)
+    return user
+
+
+def email_verified_require(*, user: User) -> None:
+    """``EmailNotVerified`` unless the fan verified their address (or the rule is switched off)."""
+    if settings.ACCOUNTS_REQUIRE_VERIFIED_EMAIL and not user.email_verified:
+        raise EmailNotVerified()
 
 
 @sensitive_variables("password")

@@ -54,6 +54,17 @@ def account_login_wait(email: str) -> int | None:
     return ratelimit.hit([limit])
 
 
+def verify_email_resend_wait(user_id: int) -> int | None:
+    """Count one request for a new verification link (page and API): each mail costs us and lands in
+    someone's inbox. ``None`` if allowed, else seconds to wait. ``THROTTLE_VERIFY_EMAIL_RESEND``."""
+    if not settings.AUTH_THROTTLE_ENABLE:
+        return None
+    limit = ratelimit.Limit(
+        scope="verify_email_resend", rate=settings.THROTTLE_VERIFY_EMAIL_RESEND, who=str(user_id)
+    )
+    return ratelimit.hit([limit])
+
+
 # django-ratelimit (the log-in and sign-up pages): the same rates and switch as the API.
 
 

@@ -4,23 +4,35 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import FormView
 from django_ratelimit.decorators import ratelimit
 
 from accounts.forms import AccountPasswordChangeForm, EmailAuthenticationForm, SignupForm
-from accounts.services import EmailTaken, WeakPassword, user_create
+from accounts.services import (
+    EmailTaken,
+    VerificationLinkInvalid,
+    WeakPassword,
+    email_verification_send,
+    email_verify,
+    user_create,
+)
 from accounts.throttles import (
     page_account_key,
     page_account_rate,
     page_address_rate,
     page_address_sustained_rate,
+    verify_email_resend_wait,
 )
 
 
@@ -69,6 +81,7 @@ class SignupView(auth_views.RedirectURLMixin, FormView):
                 password=data["password1"],
                 first_name=data["first_name"],
                 last_name=data["last_name"],
+                site_url=self.request.build_absolute_uri("/"),
             )
         except EmailTaken as exc:
             form.add_error("email", exc.message)
@@ -79,6 +92,12 @@ class SignupView(auth_views.RedirectURLMixin, FormView):
 
         login(self.request, user, backend="accounts.backends.CachedModelBackend")
         messages.success(self.request, _("Welcome to Turnstile, %(name)s!") % {"name": user.display_name})
+        if settings.ACCOUNTS_REQUIRE_VERIFIED_EMAIL:
+            messages.info(
+                self.request,
+                _("We sent a link to %(email)s: open it to verify your address before joining a queue.")
+                % {"email": user.email},
+            )
         return HttpResponseRedirect(self.get_success_url())
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -106,3 +125,33 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
     template_name = "accounts/password_change_done.html"
+
+
+@never_cache
+@require_GET
+def verify_email_view(request: HttpRequest, token: str) -> HttpResponseRedirect:
+    """The link in the verification e-mail (it works logged in or not, in any browser)."""
+    try:
+        email_verify(token=token)
+    except VerificationLinkInvalid as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Thank you: your e-mail address is verified. You can join queues now."))
+    return redirect(settings.LOGIN_REDIRECT_URL)
+
+
+@require_POST
+@login_required
+def verify_email_resend_view(request: HttpRequest) -> HttpResponseRedirect:
+    if verify_email_resend_wait(request.user.pk) is not None:
+        messages.warning(request, _("You asked for several links just now. Please wait before asking again."))
+    else:
+        sent = email_verification_send(user=request.user, site_url=request.build_absolute_uri("/"))  # type: ignore[arg-type]
+        if sent:
+            messages.success(request, _("We sent a new link to %(email)s.") % {"email": request.user.email})  # type: ignore[union-attr]
+        else:
+            messages.info(request, _("Your e-mail address is already verified."))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = settings.LOGIN_REDIRECT_URL
+    return redirect(back)

@@ -146,7 +146,7 @@ def ensure_users(count: int) -> list[int]:
             now = timezone.now()
             with cursor.copy(
                 "COPY accounts_user (password, is_superuser, first_name, last_name, is_staff, is_active, "
-                "date_joined, email) FROM STDIN"
+                "date_joined, email, email_verified_at) FROM STDIN"
             ) as copy:
                 for index in range(existing, count):
                     copy.write_row(
@@ -159,9 +159,16 @@ def ensure_users(count: int) -> list[int]:
                             True,
                             now,
                             f"{USER_EMAIL_PREFIX}{index:08d}@bench.invalid",
+                            now,  # verified: joining a queue needs it
                         )
                     )
             log(f"created {count - existing} users in {time.monotonic() - started:.1f}s")
+        # Fans of a benchmark database made before e-mail verification existed.
+        cursor.execute(
+            "UPDATE accounts_user SET email_verified_at = now() "
+            "WHERE email LIKE %s AND email_verified_at IS NULL",
+            [USER_EMAIL_PREFIX + "%"],
+        )
         cursor.execute(
             "SELECT id FROM accounts_user WHERE email LIKE %s ORDER BY email LIMIT %s",
             [USER_EMAIL_PREFIX + "%", count],
@@ -193,6 +200,28 @@ def create_event(name: str, **overrides):
     return event
 
 
+# Difficulty of the join challenge in the benchmarks. The server's check costs the same at any
+# difficulty (two HMACs, no hashing of the work); only the clients' precomputation grows with it.
+BENCH_CHALLENGE_DIFFICULTY = 100
+
+
+def solved_challenges(event, user_ids: Sequence[int]) -> list[str]:
+    """Each fan's solved join challenge for ``event`` (the ``altcha`` field), computed before the timed
+    run: solving is the client's cost. Issued in this process by the function behind
+    GET /api/queue/challenge (the servers share this process's secret key), solved on two cores."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from queueing.challenge_client import challenge_solve
+    from queueing.challenges import challenge_issue
+
+    started = time.monotonic()
+    challenges = [challenge_issue(user_id=user_id, event=event).challenge for user_id in user_ids]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        solved = list(pool.map(challenge_solve, challenges, chunksize=500))
+    log(f"solved {len(solved):,} join challenges in {time.monotonic() - started:.1f}s (the clients' work)")
+    return solved
+
+
 def access_tokens(user_ids: Iterable[int]) -> list[str]:
     """Signed JWT access tokens, exactly as the login endpoint issues them (simplejwt)."""
     from rest_framework_simplejwt.tokens import AccessToken
@@ -220,15 +249,17 @@ def write_clients(name: str, clients: Sequence[dict[str, str]]) -> Path:
     return path
 
 
-def write_tokens(name: str, tokens: Sequence[str]) -> Path:
-    """Mobile clients: each with its own JWT, arriving from its own address through the trusted proxy."""
-    return write_clients(
-        name,
-        [
-            {"Authorization": f"Bearer {token}", "X-Forwarded-For": client_address(index)}
-            for index, token in enumerate(tokens)
-        ],
-    )
+def write_tokens(name: str, tokens: Sequence[str], bodies: Sequence[str] | None = None) -> Path:
+    """Mobile clients: each with its own JWT, arriving from its own address through the trusted proxy;
+    with ``bodies``, each with its own request body (bench/wrk/clients.lua)."""
+    clients = [
+        {"Authorization": f"Bearer {token}", "X-Forwarded-For": client_address(index)}
+        for index, token in enumerate(tokens)
+    ]
+    if bodies is not None:
+        for client, body in zip(clients, bodies, strict=True):
+            client["X-Bench-Body"] = body
+    return write_clients(name, clients)
 
 
 # --- Results ------------------------------------------------------------------------------------

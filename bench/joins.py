@@ -7,12 +7,14 @@ import json
 import time
 
 from bench.common import (
+    BENCH_CHALLENGE_DIFFICULTY,
     Result,
     access_tokens,
     create_event,
     ensure_users,
     log,
     redis,
+    solved_challenges,
     summarize_latencies,
     write_tokens,
 )
@@ -144,29 +146,46 @@ def http_joins(
     ceiling_rate: float = 0.0,
     warmup_seconds: float = 3,
     user_offset: int = 0,
+    challenge: bool = True,
 ) -> list[Result]:
-    # Repeated runs take fresh fans (user_offset): a fan may make only 5 new joins per 5 minutes.
+    """New joins through the HTTP API, with the join challenge on (as shipped). ``challenge=False``
+    is the comparison row of the same run, labelled as such: the event asks for no challenge.
+    Repeated runs take fresh fans (``user_offset``): a fan may make only 5 new joins per 5 minutes."""
     user_ids = ensure_users(user_offset + users)[user_offset:]
-    tokens_file = write_tokens("join", access_tokens(user_ids))
+    tokens = access_tokens(user_ids)
     if warmup_seconds:
-        warm = create_event("http-join-warmup")
+        # Warming up the server (not measured): an event that asks for no challenge.
+        warm = create_event("http-join-warmup", queue_challenge_difficulty=0)
         run_wrk(
             url=server.base_url,
-            clients_file=tokens_file,
+            clients_file=write_tokens("join-warmup", tokens),
             method="POST",
             path="/api/queue/join",
             body=json.dumps({"eventId": warm.pk}),
             seconds=warmup_seconds,
             connections=connections,
         )
-    event = create_event("http-join")
+    if challenge:
+        # As shipped: every fan sends its own solution (precomputed: the client's work).
+        event = create_event("http-join", queue_challenge_difficulty=BENCH_CHALLENGE_DIFFICULTY)
+        bodies = [
+            json.dumps({"eventId": event.pk, "altcha": altcha}, separators=(",", ":"))
+            for altcha in solved_challenges(event, user_ids)
+        ]
+        scenario = (
+            f"HTTP POST /api/queue/join, challenge on (difficulty {BENCH_CHALLENGE_DIFFICULTY:,}) [{label}]"
+        )
+    else:
+        event = create_event("http-join-no-challenge", queue_challenge_difficulty=0)
+        bodies = [json.dumps({"eventId": event.pk}, separators=(",", ":"))] * len(user_ids)
+        scenario = f"HTTP POST /api/queue/join, challenge OFF (comparison only, not shipped) [{label}]"
+    tokens_file = write_tokens("join", tokens, bodies)
     cpu_before, wall_before = server.cpu_seconds(), time.monotonic()
     load = run_wrk(
         url=server.base_url,
         clients_file=tokens_file,
         method="POST",
         path="/api/queue/join",
-        body=json.dumps({"eventId": event.pk}),
         seconds=seconds,
         connections=connections,
     )
@@ -176,7 +195,7 @@ def http_joins(
     log(f"HTTP join [{label}]: {load.describe()}; {durable['summary']}")
     return [
         _http_result(
-            f"HTTP POST /api/queue/join [{label}]",
+            scenario,
             "joins/s",
             load,
             cpu,
@@ -227,3 +246,58 @@ def _http_result(
             "durability": durable,
         },
     )
+
+
+def challenge_checks(*, samples: int) -> list[Result]:
+    """What checking a join's challenge costs the server: the check alone (parse, expiry, two HMACs,
+    the fan and event), and with its single-use claim in Redis; the library's own verify for scale."""
+    from altcha import verify_solution
+
+    from queueing import challenges
+
+    user_ids = ensure_users(samples)
+    event = create_event("challenge-check", queue_challenge_difficulty=BENCH_CHALLENGE_DIFFICULTY)
+    payloads = solved_challenges(event, user_ids)
+    pairs = list(zip(user_ids, payloads, strict=True))
+
+    def per_call_us(function) -> float:
+        best = float("inf")
+        for _round in range(5):  # the best of five: the machine is shared
+            started = time.perf_counter()
+            for user_id, payload in pairs:
+                function(user_id, payload)
+            best = min(best, (time.perf_counter() - started) / len(pairs) * 1e6)
+        return best
+
+    check = per_call_us(
+        lambda user_id, payload: challenges._checked_nonce(user_id=user_id, event=event, payload=payload)
+    )
+    hmac_secret, key_secret = challenges._secrets()
+    library = per_call_us(
+        lambda _user, payload: verify_solution(payload, hmac_secret, hmac_key_secret=key_secret)
+    )
+    started = time.perf_counter()
+    for user_id, payload in pairs:  # once each: a solution is single-use
+        challenges.challenge_redeem(user_id=user_id, event=event, payload=payload)
+    redeem = (time.perf_counter() - started) / len(pairs) * 1e6
+    log(
+        f"challenge check: {check:.1f} µs (library verify {library:.1f} µs), "
+        f"with the Redis claim {redeem:.1f} µs"
+    )
+    return [
+        Result(
+            "join challenge: server check (queueing.challenges, no I/O)",
+            "µs per join",
+            f"{check:.1f}",
+            detail=f"best of 5 over {len(pairs):,} distinct solutions; altcha.verify_solution itself "
+            f"{library:.1f} µs (its pure-Python canonical JSON)",
+            extra={"check_us": check, "library_us": library},
+        ),
+        Result(
+            "join challenge: check + single-use claim in Redis (challenge_redeem)",
+            "µs per join",
+            f"{redeem:.1f}",
+            detail=f"{len(pairs):,} solutions, one Lua script round trip each (sync client)",
+            extra={"redeem_us": redeem},
+        ),
+    ]

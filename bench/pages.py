@@ -12,14 +12,17 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from bench.common import (
+    BENCH_CHALLENGE_DIFFICULTY,
     Result,
     access_tokens,
     client_address,
     create_event,
     ensure_users,
     log,
+    solved_challenges,
     write_clients,
 )
 from bench.http_load import LoadResult, run_wrk
@@ -173,6 +176,7 @@ def browser_pages(
 
     from accounts.models import User
     from events.models import Event, Seat
+    from queueing.models import QueueEntry
     from queueing.services import queue_admit_batch, queue_join
 
     call_command("seed_demo", verbosity=0)
@@ -181,7 +185,8 @@ def browser_pages(
     waiting_event = create_event("pages-waiting")
     for user_id in user_ids:  # every fan has a place: the queue page shows "waiting, position N"
         queue_join(user=User(pk=user_id), event=waiting_event)
-    join_event = create_event("pages-join")
+    # The join form with the challenge on, as shipped: each fan posts its own (precomputed) solution.
+    join_event = create_event("pages-join", queue_challenge_difficulty=BENCH_CHALLENGE_DIFFICULTY)
     seat_fans = user_ids[:500]
     for user_id in seat_fans:
         queue_join(user=User(pk=user_id), event=demo)
@@ -193,8 +198,17 @@ def browser_pages(
     htmx_file = write_clients(
         "browsers-htmx", [{**fan.browser_headers(), "HX-Request": "true"} for fan in browsers]
     )
+    solutions = solved_challenges(join_event, [fan.user_id for fan in browsers])
     form_file = write_clients(
-        "browsers-form", [{**fan.browser_headers(), "X-CSRFToken": fan.csrf_secret} for fan in browsers]
+        "browsers-form",
+        [
+            {
+                **fan.browser_headers(),
+                "X-CSRFToken": fan.csrf_secret,
+                "X-Bench-Body": urlencode({"altcha": altcha}),
+            }
+            for fan, altcha in zip(browsers, solutions, strict=True)
+        ],
     )
     seat_file = write_clients("browsers-seats", [fan.browser_headers() for fan in browsers[: len(seat_fans)]])
     anonymous_file = write_clients(
@@ -241,17 +255,21 @@ def browser_pages(
             content_type="application/x-www-form-urlencoded",
             **run_args,
         )
-        log(f"join form: {load.describe()}")
-        results.append(
-            _result(
-                "join_form",
-                "POST /events/<slug>/queue/join/ (form, session + CSRF)",
-                load,
-                cpu,
-                ceiling_rate,
-                ok=(302,),
-            )
+        # A refused join redirects too (with its message): count the places the form really made.
+        joined = QueueEntry.objects.filter(event=join_event).count()
+        log(f"join form: {load.describe()}; {joined:,} fans joined")
+        form_result = _result(
+            "join_form",
+            f"POST /events/<slug>/queue/join/ (form, session + CSRF, challenge on: difficulty "
+            f"{BENCH_CHALLENGE_DIFFICULTY:,})",
+            load,
+            cpu,
+            ceiling_rate,
+            ok=(302,),
         )
+        form_result.detail += f"; {joined:,} fans joined (each solution once; later posts: already in line)"
+        form_result.extra["joined"] = joined
+        results.append(form_result)
         results += throttled_flood(server, seconds=min(seconds, 5), connections=connections)
     return results
 

@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> list[Result]:
         service_users = min(args.join_users, 20_000)
         results += joins.service_joins_sync(users=service_users, seconds=args.seconds)
         results += joins.service_joins_async(users=args.join_users, seconds=args.seconds, concurrency=200)
+        results += joins.challenge_checks(samples=2_000 if args.quick else 10_000)
 
     big_event, populate_delta = None, None
     if {"position", "memory"} & set(args.only):
@@ -136,14 +137,19 @@ def run(args: argparse.Namespace) -> list[Result]:
         http_kw = {"ceiling_rate": ceiling_rate}
         with running_server(args.server, workers=workers, extra_env=server_env) as server:
             if "http-join" in args.only:
-                results += joins.http_joins(
-                    server,
-                    users=args.join_users,
-                    seconds=args.seconds,
-                    connections=args.connections,
-                    label=args.label,
-                    **http_kw,
-                )
+                # With the join challenge on (shipped), then off in the same server as a comparison:
+                # the fans of the second run are new to its event, so both rows measure new joins.
+                for challenge in (True, False):
+                    results += joins.http_joins(
+                        server,
+                        users=args.join_users,
+                        seconds=args.seconds,
+                        connections=args.connections,
+                        label=args.label,
+                        challenge=challenge,
+                        warmup_seconds=3 if challenge else 0,
+                        **http_kw,
+                    )
             if "position" in args.only:
                 results += positions.position_lookups_in_process(
                     event=big_event, fans=args.fans, samples=5000

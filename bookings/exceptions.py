@@ -35,6 +35,14 @@ class TooManySeats(Conflict):
     default_message = _("You cannot hold that many seats for this event.")
 
 
+class FanSeatLimitReached(Conflict):
+    """The fan would have more seats for this event than ``Event.max_seats_per_fan`` (paid, awaiting
+    payment and held together). ``details = {"limit", "owned", "requested"}``."""
+
+    code = "FAN_SEAT_LIMIT"
+    default_message = _("You have reached the number of seats one fan may have for this event.")
+
+
 class SeatsInPendingBooking(Conflict):
     """Seats on a booking awaiting payment cannot be released one by one: cancel the booking."""
 

@@ -3,13 +3,15 @@
 Public interface (keyword-only; each commits its own work and may run inside a caller's transaction):
 
 - ``seats_hold(user=, event=, seat_ids=) -> HoldResult`` — all-or-nothing. ``NotAdmitted`` (403),
-  ``SaleClosed`` (409), ``UnknownSeats`` (400), ``TooManySeats`` (409), ``SeatUnavailable`` (409,
-  ``details.seatIds``), ``Busy`` (503). Seats the fan already holds stay held; holds end with the pass.
+  ``SaleClosed`` (409), ``UnknownSeats`` (400), ``TooManySeats`` (409), ``FanSeatLimitReached`` (409),
+  ``SeatUnavailable`` (409, ``details.seatIds``), ``Busy`` (503). Seats the fan already holds stay
+  held; holds end with the pass.
 - ``seats_release(user=, event=, seat_ids=None) -> HoldResult`` — the fan's remaining holds.
   Releasing named seats that are in the fan's pending booking raises ``SeatsInPendingBooking`` (409);
   releasing everything (``seat_ids=None``) leaves those seats with the booking.
 - ``booking_create(user=, event=) -> Booking`` — from the fan's live holds; idempotent (the same
   pending booking comes back while its seats equal the holds). ``NotAdmitted``, ``NoSeatsHeld`` (409),
+  ``FanSeatLimitReached`` (409),
   ``PendingBookingExists`` (409, the fan's pending booking has other seats: pay or cancel it first).
 - ``booking_cancel(booking=, by_staff=False) -> Booking`` — pending (fans) or pending/confirmed (staff)
   → cancelled, seats back on sale. Cancelling a cancelled booking changes nothing.
@@ -27,7 +29,9 @@ Lock order (one global order, as in Zulip and pretix, so concurrent calls cannot
     (→ their items)
 
 Nothing here locks the event row: holds of different fans must not queue behind one row. The admission
-pass row serialises the requests of one fan for one event (two tabs cannot both pass the seat limit).
+pass row serialises the requests of one fan for one event (two tabs cannot both pass the seat limit, nor
+the cap per fan across bookings, ``Event.max_seats_per_fan``: a fan has one valid pass per event, and
+every hold and booking of theirs counts their seats under its lock).
 Every lock wait is bounded by ``settings.DB_LOCK_TIMEOUT_MS`` and becomes ``Busy`` (503, retry).
 
 Seat states, as every read sees them (``bookings.selectors`` and ``events.selectors``): *sold* = an
@@ -51,12 +55,14 @@ from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from bookings import notify
 from bookings.exceptions import (
     BookingNotCancellable,
     BookingNotPayable,
+    FanSeatLimitReached,
     NoSeatsHeld,
     NotAdmitted,
     PendingBookingExists,
@@ -219,6 +225,27 @@ def _hold_result(
 # --- Holds ----------------------------------------------------------------------------------------
 
 
+def _fan_seat_ids(*, user, event: Event, now: datetime) -> set[int]:
+    """Seats the fan has for the event: in confirmed bookings, in unexpired pending bookings, and held.
+    Call it under the fan's admission pass lock, so nothing of theirs changes meanwhile."""
+    booked = BookingItem.objects.filter(booking__user=user, booking__event=event, is_active=True).filter(
+        Q(booking__status=Booking.Status.CONFIRMED) | Q(booking__status=PENDING, booking__expires_at__gt=now)
+    )
+    held = SeatHold.objects.filter(user=user, event=event, expires_at__gt=now)
+    return set(booked.values_list("seat_id", flat=True)) | set(held.values_list("seat_id", flat=True))
+
+
+def _check_fan_cap(*, event: Event, owned: set[int], requested: Collection[int]) -> None:
+    if len(owned | set(requested)) > event.max_seats_per_fan:
+        raise FanSeatLimitReached(
+            details={
+                "limit": event.max_seats_per_fan,
+                "owned": len(owned),
+                "requested": len(set(requested) - owned),
+            }
+        )
+
+
 @busy_on_lock_timeout
 @transaction.atomic
 def seats_hold(*, user, event: Event, seat_ids: Collection[int]) -> HoldResult:
@@ -246,6 +273,8 @@ def seats_hold(*, user, event: Event, seat_ids: Collection[int]) -> HoldResult:
                 "requested": len(requested),
             }
         )
+
+    _check_fan_cap(event=event, owned=_fan_seat_ids(user=user, event=event, now=now), requested=requested)
 
     holds = _lock_holds(requested)
     # One read of the active line items on these seats (their rows cannot change: we hold the seat locks).
@@ -445,6 +474,10 @@ def booking_create(*, user, event: Event) -> Booking:
             return pending
         raise PendingBookingExists(details={"bookingId": pending.pk, "reference": pending.reference})
     _expire_stale(bookings.values(), now=now)
+    # Holds made before another booking of the fan was confirmed, or before staff lowered the cap.
+    _check_fan_cap(
+        event=event, owned=_fan_seat_ids(user=user, event=event, now=now) - held_ids, requested=held_ids
+    )
 
     currencies = {seat.category.currency for seat in seats}
     if len(currencies) != 1:

@@ -33,7 +33,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.decorators import ratelimit
 
-from bookings.exceptions import PendingBookingExists, SeatUnavailable, TooManySeats
+from bookings.exceptions import FanSeatLimitReached, PendingBookingExists, SeatUnavailable, TooManySeats
 from bookings.models import Booking
 from bookings.selectors import (
     booking_for_user,
@@ -179,6 +179,11 @@ def _error_message(error: ApplicationError, event: Event) -> str:
         return _("You can hold at most %(limit)s seats for this event.") % {
             "limit": event.max_seats_per_order
         }
+    if isinstance(error, FanSeatLimitReached):
+        return _(
+            "One fan may have at most %(limit)s seats for this event, counting seats you already bought "
+            "or are paying for (you have %(owned)s)."
+        ) % {"limit": error.details["limit"], "owned": error.details["owned"]}
     if isinstance(error, SeatUnavailable):
         count = len(error.details.get("seatIds", []))
         if count == 1:

@@ -68,6 +68,8 @@ class EventAdmin(admin.ModelAdmin):
                     "admission_interval_seconds",
                     "booking_window_minutes",
                     "max_seats_per_order",
+                    "max_seats_per_fan",
+                    "queue_challenge_difficulty",
                 )
             },
         ),

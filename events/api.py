@@ -57,6 +57,9 @@ class EventOutputSerializer(serializers.Serializer):
     saleClosesAt = serializers.DateTimeField(source="sale_ends_at", help_text="When the sale ends")
     salePhase = serializers.SerializerMethodField()
     maxSeatsPerOrder = serializers.IntegerField(source="max_seats_per_order")
+    maxSeatsPerFan = serializers.IntegerField(
+        source="max_seats_per_fan", help_text="Seats one fan may have for this event across all bookings."
+    )
     categories = serializers.SerializerMethodField()
 
     @extend_schema_field(serializers.ChoiceField(choices=Event.SalePhase.choices))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
@@ -23,6 +24,11 @@ class Venue(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name}, {self.city}"
+
+
+def default_challenge_difficulty() -> int:
+    """New events start with the site's default (``QUEUE_CHALLENGE_DEFAULT_DIFFICULTY``)."""
+    return settings.QUEUE_CHALLENGE_DEFAULT_DIFFICULTY
 
 
 class Event(TimeStampedModel):
@@ -61,6 +67,21 @@ class Event(TimeStampedModel):
         help_text=_("How long an admitted fan may hold seats and pay."),
     )
     max_seats_per_order = models.PositiveSmallIntegerField(default=6, validators=[MinValueValidator(1)])
+    max_seats_per_fan = models.PositiveSmallIntegerField(
+        default=6,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Seats one fan may have for this event in all: paid, awaiting payment and held together."
+        ),
+    )
+    queue_challenge_difficulty = models.PositiveIntegerField(
+        default=default_challenge_difficulty,
+        help_text=_(
+            "Proof-of-work a fan's browser or app does to join the queue: about half this many hashes "
+            "on average (20,000: about half a second in a desktop browser). 0 turns the challenge off. "
+            "It doubles by itself while joins per minute spike."
+        ),
+    )
 
     class Meta:
         ordering = ["starts_at", "pk"]

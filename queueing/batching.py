@@ -9,8 +9,9 @@ durable.
 - ``join_recorder().record(event_id=, user_id=, sequence=) -> bool`` — records a waiting place
   (``INSERT … ON CONFLICT DO NOTHING``, as ``services._insert_entry``); ``True`` when a row was inserted.
   The places inserted are then confirmed in Redis (``q:{E}:unconfirmed``), one round trip per batch.
-- ``active_users().is_active(user_id) -> bool`` — the user exists and may log in (what
-  ``JWTAuthentication.get_user`` checks), for many requests in one ``SELECT``.
+- ``active_users().lookup(user_id) -> ActiveUser | None`` — the user exists and may log in (what
+  ``JWTAuthentication.get_user`` checks; ``None`` otherwise), and whether their e-mail address is
+  verified, for many requests in one ``SELECT``.
 
 A failed batch is retried item by item, so one bad item (say a user deleted meanwhile) fails alone.
 """
@@ -21,6 +22,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -152,22 +154,29 @@ async def _confirm_places(inserted: set[tuple[int, int, int]]) -> None:
         logger.warning("Could not confirm %s queue places in Redis.", len(inserted), exc_info=True)
 
 
-class ActiveUsers(_Batcher):
-    """Which user ids exist and are active, many per SELECT."""
+@dataclass(frozen=True)
+class ActiveUser:
+    pk: int
+    email_verified: bool
 
-    async def is_active(self, user_id: int) -> bool:
+
+class ActiveUsers(_Batcher):
+    """Which user ids exist and are active (and verified their address), many per SELECT."""
+
+    async def lookup(self, user_id: int) -> ActiveUser | None:
         return await self._submit(user_id)
 
-    async def _run(self, items: list[int]) -> list[bool]:
+    async def _run(self, items: list[int]) -> list[ActiveUser | None]:
         table = get_user_model()._meta.db_table
         connection = await self._cursor_connection()
         async with connection.cursor() as cursor:
             await cursor.execute(
-                f"SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) AND is_active",  # noqa: S608
+                f"SELECT id, email_verified_at IS NOT NULL FROM {table} "  # noqa: S608
+                "WHERE id = ANY(%s::bigint[]) AND is_active",
                 [list(set(items))],
             )
-            active = {row[0] for row in await cursor.fetchall()}
-        return [item in active for item in items]
+            active = {row[0]: ActiveUser(pk=row[0], email_verified=row[1]) for row in await cursor.fetchall()}
+        return [active.get(item) for item in items]
 
 
 _BATCHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[type, _Batcher]]

@@ -10,7 +10,11 @@ one Redis round trip and a share of a batched database round trip (``queueing.ba
 - the event comes from a small per-process cache (``QUEUE_FAST_PATH_EVENT_SECONDS``, 1 s by default),
   so a staff edit of an event reaches the fast path within that time;
 - answers are the DRF views' (``queueing.api``) to the byte: the same ``status_body``, status codes and
-  ``{"error": {...}}`` envelope; the throttles are the same classes when ``QUEUE_THROTTLE_ENABLE`` is on.
+  ``{"error": {...}}`` envelope; the throttles are the same classes when ``QUEUE_THROTTLE_ENABLE`` is on;
+- a join goes through the same steps as ``QueueJoinApi``: a fan already in line gets the place back,
+  then ``accounts.services.email_verified_require`` (the verified flag comes with the batched user
+  check), the throttles, and ``queueing.challenges.achallenge_redeem`` — the one challenge check, on
+  the asyncio Redis client (one round trip).
 
 Anything else — another method or path, no ``Bearer`` token, a token or body that does not validate,
 a host outside ``ALLOWED_HOSTS`` — goes to Django unchanged, so every error case keeps its one
@@ -25,6 +29,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -38,6 +43,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+from accounts.services import email_verified_require
 from core import ratelimit
 from core.exceptions import (
     ApplicationError,
@@ -51,8 +57,9 @@ from core.parsers import parse_json
 from events.models import Event
 from queueing.api import status_body
 from queueing.batching import active_users
+from queueing.challenges import achallenge_redeem
 from queueing.exceptions import EventNotFound, NotInQueue
-from queueing.selectors import QueueState, aqueue_status, queue_event_get
+from queueing.selectors import aqueue_place_to_return, aqueue_status, queue_event_get
 from queueing.services import aqueue_join
 from queueing.throttles import queue_limits
 
@@ -64,7 +71,8 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _JOIN_PATH = re.compile(r"^/api/queue/join/?$")
 _POSITION_PATH = re.compile(r"^/api/queue/position/([0-9]{1,18})/?$")
-_MAX_BODY = 4096
+_MAX_BODY = 8192  # a join with its challenge solution is about 1 kB
+_VERIFIED = datetime.fromtimestamp(0, tz=UTC)  # any time will do: the fast path never shows it
 _JOIN_ROUTE = "api/queue/join"
 _POSITION_ROUTE = "api/queue/position/<id:event_id>"
 # What Django's SecurityMiddleware / XFrameOptionsMiddleware and DRF add to these responses.
@@ -222,9 +230,13 @@ class QueueFastPath:
             raise _PassToDjango from exc
         if jwt_settings.USER_ID_FIELD != "id" or jwt_settings.CHECK_REVOKE_TOKEN:
             raise _PassToDjango  # settings this path does not implement
-        if not await active_users().is_active(user_id):
+        active = await active_users().lookup(user_id)
+        if active is None:
             raise _PassToDjango
-        return get_user_model()(pk=user_id)  # checked above; the services only need the key
+        user = get_user_model()(pk=user_id)  # checked above; the services only need the key
+        if active.email_verified:
+            user.email_verified_at = _VERIFIED  # what email_verified_require reads
+        return user
 
     # --- Endpoints (the logic of queueing.api.QueueJoinApi / QueuePositionApi) ------------------
 
@@ -236,18 +248,23 @@ class QueueFastPath:
         event_id = data.get("eventId") if isinstance(data, dict) else None
         if type(event_id) is not int or event_id < 1:
             raise _PassToDjango  # DRF's validation answers 400 (or accepts "5" as 5)
+        solution = data.get("altcha")
+        if solution is not None and not isinstance(solution, str):
+            raise _PassToDjango  # DRF's validation answers 400
         user = await self._user(headers)
         event = await self.events.get(event_id)
+        # A fan already in line gets the place back: no limits counted, no challenge asked.
+        if settings.QUEUE_THROTTLE_ENABLE or event.queue_challenge_difficulty > 0:
+            current = await aqueue_place_to_return(user=user, event=event)
+            if current is not None:
+                return 200, status_body(current), []
+        email_verified_require(user=user)  # type: ignore[arg-type]
         if settings.QUEUE_THROTTLE_ENABLE:
-            # Only new joins count against the limits: a fan already in line gets the place back.
-            if event.sale_phase() in (Event.SalePhase.UPCOMING, Event.SalePhase.ON_SALE):
-                current = await aqueue_status(user=user, event=event, in_line_only=True)
-                if current is not None and current.status != QueueState.EXPIRED:
-                    return 200, status_body(current), []
             throttled = await _throttle(scope, user, "queue_join")
             if throttled is not None:
                 return throttled
-        # Without throttles the join script itself answers an already queued fan with the same place.
+        await achallenge_redeem(user_id=user.pk, event=event, payload=solution)
+        # Without throttles or a challenge the join script itself answers an already queued fan.
         joined = await aqueue_join(user=user, event=event)
         return (200 if joined.already_in_queue else 201), status_body(joined), []
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -74,3 +76,16 @@ def status_message(
         message["expiresAt"] = status.admission_expires_at.isoformat()
         message["redirectUrl"] = redirect_url
     return message
+
+
+def join_form_context(*, user: Any, event: Any, button_label: str) -> dict[str, Any]:
+    """What ``queueing/_join_form.html`` needs: where to post, whether the ALTCHA widget runs, and
+    whether the fan must verify their e-mail address first."""
+    return {
+        "join_url": reverse("queueing:join", kwargs={"slug": event.slug}),
+        "challenge_url": reverse("queueing:challenge", kwargs={"slug": event.slug})
+        if event.queue_challenge_difficulty > 0
+        else None,
+        "needs_verified_email": settings.ACCOUNTS_REQUIRE_VERIFIED_EMAIL and not user.email_verified,
+        "button_label": button_label,
+    }

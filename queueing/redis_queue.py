@@ -375,3 +375,25 @@ def as_float(value: bytes | str | float | None, default: float = 0.0) -> float:
     if value is None:
         return default
     return float(value)
+
+
+# --- Join challenges (queueing.challenges) ------------------------------------------------------------
+# A solution is claimed once (SET NX, living as long as its challenge) and only a claimed one counts
+# as a join for the spike rule, so replaying one solution cannot raise everyone's difficulty.
+_CLAIM_SOLUTION_LUA = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
+"""
+
+
+def run_claim_solution(*, used_key: str, ttl: int, joins_key: str, joins_ttl: int) -> bool:
+    result = _script(_CLAIM_SOLUTION_LUA)(
+        keys=[used_key, joins_key], args=[ttl, joins_ttl], client=queue_redis()
+    )
+    return bool(result)
+
+
+async def arun_claim_solution(*, used_key: str, ttl: int, joins_key: str, joins_ttl: int) -> bool:
+    return bool(await _arun_script(_CLAIM_SOLUTION_LUA, [used_key, joins_key], [ttl, joins_ttl]))

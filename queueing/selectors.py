@@ -279,6 +279,38 @@ async def aqueue_status(*, user, event: Event, in_line_only: bool = False) -> Qu
     return await database_sync_to_async(queue_status)(user=user, event=event)
 
 
+def queue_place_to_return(*, user, event: Event) -> QueueStatus | None:
+    """What a repeat join answers at once, without limits or a challenge: the fan's place while the
+    sale runs and they are in line (pre-queue, waiting, admitted). ``None`` means "join as new": not
+    in line, the turn is over, or the place is not durable yet — its row never committed (a join that
+    failed half way), and only a real join may answer 2xx for it (it records the row or reconciles)."""
+    if event.sale_phase() not in (Event.SalePhase.UPCOMING, Event.SalePhase.ON_SALE):
+        return None
+    current = queue_status(user=user, event=event)
+    if current is None or current.status == QueueState.EXPIRED:
+        return None
+    if current.status == QueueState.WAITING and queue_redis().hexists(
+        QueueKeys(event.pk).unconfirmed, str(user.pk)
+    ):
+        return None
+    return current
+
+
+async def aqueue_place_to_return(*, user, event: Event) -> QueueStatus | None:
+    """``queue_place_to_return`` for the API's fast path (asyncio Redis; the unconfirmed check is a
+    second round trip only for a fan found waiting)."""
+    if event.sale_phase() not in (Event.SalePhase.UPCOMING, Event.SalePhase.ON_SALE):
+        return None
+    current = await aqueue_status(user=user, event=event, in_line_only=True)
+    if current is None or current.status == QueueState.EXPIRED:
+        return None
+    if current.status == QueueState.WAITING and await (await async_queue_redis()).hexists(
+        QueueKeys(event.pk).unconfirmed, str(user.pk)
+    ):
+        return None
+    return current
+
+
 def queue_stats(*, event: Event) -> QueueStats:
     keys = QueueKeys(event.pk)
     now_epoch = time.time()

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,13 +20,15 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.decorators import ratelimit
 
+from accounts.services import EmailNotVerified, email_verified_require
 from core.exceptions import Busy
 from events.models import Event
 from events.selectors import event_get_public_cached
 from queueing import selectors, services
+from queueing.challenges import ChallengeInvalid, ChallengeRequired, challenge_issue, challenge_redeem
 from queueing.exceptions import NotInQueue, SaleClosed
 from queueing.notify import admitted_redirect_url
-from queueing.presenters import progress_percent, progress_session_key
+from queueing.presenters import join_form_context, progress_percent, progress_session_key
 
 # What the status panel shows besides the queue states of ``selectors.QueueState``.
 NOT_IN_QUEUE = "none"
@@ -81,7 +83,7 @@ def _panel_context(request: HttpRequest, event: Event) -> dict[str, Any]:
         "is_paused": False,
         "seat_map_url": admitted_redirect_url(event),
         "status_url": reverse("queueing:status", kwargs={"slug": event.slug}),
-        "join_url": reverse("queueing:join", kwargs={"slug": event.slug}),
+        **join_form_context(user=request.user, event=event, button_label=""),
         "leave_url": reverse("queueing:leave", kwargs={"slug": event.slug}),
         "ws_path": f"/ws/queue/{event.pk}/",
     }
@@ -121,9 +123,17 @@ def queue_page(request: HttpRequest, slug: str) -> HttpResponse:
 def queue_join_view(request: HttpRequest, slug: str) -> HttpResponseRedirect:
     event = _event_or_404(slug)
     page = reverse("queueing:page", kwargs={"slug": event.slug})
+    if event.queue_challenge_difficulty > 0 and selectors.queue_place_to_return(
+        user=request.user, event=event
+    ):
+        # Never asked twice: the fan's place, without a challenge.
+        messages.info(request, _("You already have a place in this queue: here it is."))
+        return redirect(page)
     try:
+        email_verified_require(user=request.user)  # type: ignore[arg-type]
+        challenge_redeem(user_id=request.user.pk, event=event, payload=request.POST.get("altcha"))
         joined = services.queue_join(user=request.user, event=event)
-    except SaleClosed as error:
+    except (SaleClosed, EmailNotVerified, ChallengeRequired, ChallengeInvalid) as error:
         messages.error(request, error.message)
         return redirect(page)
     except Busy as error:
@@ -139,6 +149,19 @@ def queue_join_view(request: HttpRequest, slug: str) -> HttpResponseRedirect:
             request.session.pop(progress_session_key(event.pk), None)
         messages.success(request, _("You are in the queue. Keep this page open: it updates by itself."))
     return redirect(page)
+
+
+@never_cache
+@require_GET
+@fan_required
+@ratelimit(key="user", rate=join_rate, method="GET")
+def queue_challenge_view(request: HttpRequest, slug: str) -> JsonResponse:
+    """The challenge the join form's widget fetches (same origin, the fan's session)."""
+    event = _event_or_404(slug)
+    issued = challenge_issue(user_id=request.user.pk, event=event)
+    if issued.challenge is None:
+        raise Http404(_("This queue asks for no challenge."))
+    return JsonResponse(issued.challenge)
 
 
 @require_POST

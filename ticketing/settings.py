@@ -265,6 +265,16 @@ QUEUE_PAGE_JOIN_RATE = env_str("QUEUE_PAGE_JOIN_RATE", "10/m")
 QUEUE_PAGE_STATUS_RATE = env_str("QUEUE_PAGE_STATUS_RATE", "120/m")
 # The lean ASGI path of POST /api/queue/join and GET /api/queue/position/<id> (queueing.fast_api);
 # off sends them through Django + DRF like every other endpoint. Events are cached there this long.
+# Proof-of-work at join (queueing/challenges.py): the difficulty of new events, the challenge's life,
+# and the spike rule (difficulty x2 at QUEUE_CHALLENGE_SPIKE_JOINS_PER_MINUTE joins per minute, x4 at
+# twice that, ... up to x QUEUE_CHALLENGE_SPIKE_MAX_FACTOR).
+QUEUE_CHALLENGE_DEFAULT_DIFFICULTY = env_int("QUEUE_CHALLENGE_DEFAULT_DIFFICULTY", 20_000)
+QUEUE_CHALLENGE_EXPIRY_SECONDS = env_int("QUEUE_CHALLENGE_EXPIRY_SECONDS", 600)
+QUEUE_CHALLENGE_SPIKE_JOINS_PER_MINUTE = env_int("QUEUE_CHALLENGE_SPIKE_JOINS_PER_MINUTE", 6_000)
+QUEUE_CHALLENGE_SPIKE_MAX_FACTOR = env_int("QUEUE_CHALLENGE_SPIKE_MAX_FACTOR", 8)
+# Signs challenges (HMAC); derived from SECRET_KEY when unset.
+QUEUE_CHALLENGE_SECRET = env_str("QUEUE_CHALLENGE_SECRET", "")
+
 QUEUE_FAST_PATH = env_bool("QUEUE_FAST_PATH", True)
 QUEUE_FAST_PATH_EVENT_SECONDS = float(env_str("QUEUE_FAST_PATH_EVENT_SECONDS", "1"))
 # /healthz checks PostgreSQL and Redis at most this often per process (core.health).
@@ -430,6 +440,13 @@ STORAGES = {
         else "core.storage.ForgivingManifestStaticFilesStorage"
     },
 }
+
+# E-mail verification before joining a queue (accounts.services).
+ACCOUNTS_REQUIRE_VERIFIED_EMAIL = env_bool("ACCOUNTS_REQUIRE_VERIFIED_EMAIL", True)
+ACCOUNTS_EMAIL_VERIFICATION_MAX_AGE_SECONDS = env_int(
+    "ACCOUNTS_EMAIL_VERIFICATION_MAX_AGE_SECONDS", 3 * 86400
+)
+THROTTLE_VERIFY_EMAIL_RESEND = env_str("THROTTLE_VERIFY_EMAIL_RESEND", "3/hour")
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

@@ -20,3 +20,6 @@ LOCAL_CACHE_SECONDS = 0
 # Pub/sub channels are shared by every Redis database: keep test runs apart from servers on the same one.
 REALTIME_PREFIX = "turnstile-test:" + REALTIME_PREFIX  # noqa: F405
 HEALTH_CHECK_SECONDS = 0  # every probe checks: tests see an outage at once
+# Events made by tests start with the challenge off (EventFactory); the demo event (seed_demo, browser
+# tests) has it on at a difficulty the browser solves in a moment.
+QUEUE_CHALLENGE_DEFAULT_DIFFICULTY = 2_000

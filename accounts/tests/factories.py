@@ -1,4 +1,5 @@
 import factory
+from django.utils import timezone
 
 from accounts.models import User
 
@@ -14,6 +15,13 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"fan{n}@example.com")
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
+    # Verified by default: joining a queue needs it. Tests of the unverified path say so:
+    # UserFactory(unverified=True).
+    email_verified_at = factory.LazyFunction(timezone.now)
+
+    class Params:
+        unverified = factory.Trait(email_verified_at=None)
+
     password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
 
     @factory.post_generation

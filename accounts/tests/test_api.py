@@ -54,6 +54,7 @@ def _assert_session_body(body: dict, user: User) -> None:
         "email": user.email,
         "firstName": user.first_name,
         "lastName": user.last_name,
+        "emailVerified": user.email_verified,
     }
     _assert_token_pair(body, user)
 
@@ -193,6 +194,7 @@ def test_profile_returns_the_user_of_the_access_token(fan_api, fan):
         "email": "fan@example.com",
         "firstName": fan.first_name,
         "lastName": fan.last_name,
+        "emailVerified": True,
     }
 
 
@@ -417,6 +419,7 @@ def test_the_openapi_schema_documents_the_auth_endpoints():
         "/api/auth/refresh",
         "/api/auth/logout",
         "/api/auth/profile",
+        "/api/auth/verify-email/resend",
     }
     for item in operations.values():
         for operation in item.values():

@@ -4,6 +4,8 @@
 --
 -- Each line of the clients file is one client: its request headers, tab-separated "Name: value"
 -- (a JWT, session and CSRF cookies, an X-Forwarded-For address from the trusted proxy, ...).
+-- A pseudo-header "X-Bench-Body: ..." is that client's own request body instead of [body] (a queue
+-- join carrying the client's solved challenge); it is not sent as a header.
 -- Thread i of T sends clients i, i+T, i+2T, ... and wraps around at the end of the file.
 -- done() prints one line "BENCH_JSON {...}" with counts per status and latency percentiles (µs).
 
@@ -37,8 +39,10 @@ function init(args)
     if index % thread_count == (id - 1) then
       local headers = parse_headers(line)
       headers["Accept"] = headers["Accept"] or "application/json"
-      if body then headers["Content-Type"] = content_type end
-      clients[#clients + 1] = headers
+      local own_body = headers["X-Bench-Body"]
+      headers["X-Bench-Body"] = nil
+      if body or own_body then headers["Content-Type"] = content_type end
+      clients[#clients + 1] = {headers = headers, body = own_body or body}
     end
     index = index + 1
   end
@@ -48,13 +52,13 @@ function init(args)
 end
 
 function request()
-  local headers = clients[next_client]
+  local client = clients[next_client]
   next_client = next_client + 1
   if next_client > #clients then
     next_client = 1
     wraps = wraps + 1
   end
-  return wrk.format(method, path, headers, body)
+  return wrk.format(method, path, client.headers, client.body)
 end
 
 function response(status, resp_headers, resp_body)

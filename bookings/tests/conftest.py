@@ -63,7 +63,8 @@ def make_fans(db):
     def make(n: int) -> list[User]:
         start = next(counter) * 10_000
         return User.objects.bulk_create(
-            User(email=f"booking-fan-{start + i}@example.com", password="!") for i in range(n)
+            User(email=f"booking-fan-{start + i}@example.com", password="!", email_verified_at=timezone.now())
+            for i in range(n)
         )
 
     return make

@@ -40,7 +40,7 @@ def test_twenty_fans_racing_for_one_seat_only_one_wins(event, seats, make_fans):
 
 
 def test_fans_racing_for_overlapping_seats_in_opposite_orders_never_deadlock(event, seats, make_fans):
-    event.max_seats_per_order = 10
+    event.max_seats_per_order = event.max_seats_per_fan = 10
     event.save()
     for round_number in range(5):
         fans = make_fans(4)

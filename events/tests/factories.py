@@ -28,6 +28,8 @@ class EventFactory(factory.django.DjangoModelFactory):
     starts_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
     sale_opens_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
     status = Event.Status.PUBLISHED
+    # The join challenge off by default (the suite joins through the API and pages); its tests turn it on.
+    queue_challenge_difficulty = 0
 
     class Params:
         upcoming = factory.Trait(

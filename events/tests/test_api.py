@@ -56,6 +56,7 @@ def test_event_list_returns_events_in_camel_case_with_categories_and_seats(api_c
             "saleClosesAt": iso(starts_at),
             "salePhase": "on_sale",
             "maxSeatsPerOrder": 4,
+            "maxSeatsPerFan": 6,
             "categories": [
                 {
                     "id": silver.pk,

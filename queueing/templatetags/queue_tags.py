@@ -7,11 +7,12 @@ from urllib.parse import urlencode
 
 from django import template
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from events.models import Event
 from queueing import selectors
 from queueing.notify import admitted_redirect_url
-from queueing.presenters import wait_text
+from queueing.presenters import join_form_context, wait_text
 
 register = template.Library()
 
@@ -41,7 +42,8 @@ def queue_call_to_action(context: template.Context, event: Event) -> dict[str, A
         return {**result, "action": "go_to_place", "queue_url": queue_url}
     return {
         **result,
+        **join_form_context(user=request.user, event=event, button_label=_("Join the queue")),
         "action": "join",
-        "join_url": reverse("queueing:join", kwargs={"slug": event.slug}),
+        "request": request,
         "is_prequeue": phase == Event.SalePhase.UPCOMING,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import User
 from events.tests.factories import EventFactory
@@ -21,7 +22,10 @@ def make_fans(db):
 
     def make(n: int) -> list[User]:
         start = next(counter) * 10_000
-        users = [User(email=f"queue-fan-{start + i}@example.com", password="!") for i in range(n)]
+        users = [
+            User(email=f"queue-fan-{start + i}@example.com", password="!", email_verified_at=timezone.now())
+            for i in range(n)
+        ]
         return User.objects.bulk_create(users)
 
     return make
