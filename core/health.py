@@ -9,14 +9,13 @@ Through Django's stack a probe cost ~2 ms of CPU and two round trips (~800/s a c
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connection
 from django_redis import get_redis_connection
@@ -34,9 +33,6 @@ def database_ok() -> bool:
             return cursor.fetchone() == (1,)
     except Exception:  # noqa: BLE001 - any failure means "down"
         return False
-    finally:
-        with contextlib.suppress(Exception):  # back to the pool: a probe's thread keeps none
-            connection.close()
 
 
 def redis_ok() -> bool:
@@ -83,7 +79,8 @@ class _Readiness:
             fresh = self._fresh()  # another probe checked while this one waited
             if fresh is not None:
                 return fresh
-            answer = await sync_to_async(_check_services, thread_sensitive=False)()
+            # Django's way from async code: the process's database thread, connections closed after.
+            answer = await database_sync_to_async(_check_services)()
             self._answer, self._checked_at = answer, time.monotonic()
             return answer
 

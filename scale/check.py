@@ -144,11 +144,15 @@ def prepare(environment: dict[str, str], fans: int) -> tuple[Any, list[int], lis
             queue_settings={"admission_batch_size": BATCH, "admission_interval_seconds": INTERVAL_SECONDS},
         )
     )
+    # What is checked is the nodes, not the bot defences: no join challenge for this event (the
+    # challenge is tested in queueing/tests/test_challenges.py), and the fans below are verified.
+    Event.objects.filter(pk=event.pk).update(queue_challenge_difficulty=0)
+    event.refresh_from_db()
     queue_ensure_ready(event=event)
     queue_open_prequeue(event=event)
     queue_pause(event=event)  # nobody is admitted until the joins are checked
     users = User.objects.bulk_create(
-        User(email=f"scale-{run}-{index:05d}@scale.invalid", password="!")  # noqa: S106 - unusable
+        User(email=f"scale-{run}-{index:05d}@scale.invalid", password="!", email_verified_at=now)  # noqa: S106 - unusable
         for index in range(fans + LATE_FANS)
     )
     user_ids = [user.pk for user in users]
