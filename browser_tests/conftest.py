@@ -84,3 +84,14 @@ def base_url(asgi_live_server):
 @pytest.fixture
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "locale": "en-IN", "timezone_id": "Asia/Kolkata"}
+
+
+@pytest.fixture
+def demo_event():
+    """The demo on-sale of ``seed_demo`` (fans fan1..fan5@turnstile.local), as the journeys start it."""
+    from django.core.management import call_command
+
+    from events.models import Event
+
+    call_command("seed_demo", verbosity=0)
+    return Event.objects.get(slug="turnstile-live-demo")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import User
@@ -31,12 +30,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _admit(event: Event, users: list[User]) -> None:
     admit_fans(event, *users)
-
-
-@pytest.fixture
-def demo_event() -> Event:
-    call_command("seed_demo", verbosity=0)
-    return Event.objects.get(slug=DEMO_EVENT_SLUG)
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -44,12 +43,6 @@ OTHER_FAN_EMAIL = "fan2@turnstile.local"
 FAN_PASSWORD = "turnstile-fan"
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def demo_event() -> Event:
-    call_command("seed_demo", verbosity=0)
-    return Event.objects.get(slug=DEMO_EVENT_SLUG)
 
 
 @pytest.fixture

@@ -10,13 +10,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import Browser, Page, expect
 
 from bookings.models import Booking
 from browser_tests import journey
 from browser_tests.a11y import PHONE, screenshot, sideways_overflow
-from events.models import Event
 from queueing.services import queue_admit_batch
 
 DEMO_EVENT_NAME = "Turnstile Live: Demo Night"
@@ -26,12 +24,6 @@ FAN_PASSWORD = "turnstile-fan"
 SCREENSHOTS = "phone-journey"
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def demo_event() -> Event:
-    call_command("seed_demo", verbosity=0)
-    return Event.objects.get(slug=DEMO_EVENT_SLUG)
 
 
 # --- Keyboard only -----------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ their messages cross Redis pub/sub to the server's sockets, as in production.
 """
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from accounts.tests.factories import UserFactory
@@ -32,12 +31,6 @@ window.WebSocket.prototype.close = function () {};
 """
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def demo_event() -> Event:
-    call_command("seed_demo", verbosity=0)
-    return Event.objects.get(slug=DEMO_EVENT_SLUG)
 
 
 def _fans_ahead(event: Event, count: int) -> None:
