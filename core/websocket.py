@@ -55,8 +55,9 @@ class ServerFrameWriter:
     """Writes a ready-made text frame straight to the socket of the server we ship.
 
     Through ASGI every push to every socket was encoded to bytes, framed and joined again by
-    uvicorn (about 60 µs a socket: most of a push's cost at 20,000 sockets). A push is the same
-    bytes for every socket, so the hub frames it once and this writes it to each transport. Only
+    uvicorn (31-40 µs a socket in process, against 22-25 µs for this write; the rest is the send
+    system call). A push is the same bytes for every socket, so the hub frames it once and this
+    writes it to each transport. Only
     while the socket is open, the transport wants more and nothing was negotiated that changes
     framing; otherwise ``write`` says no and the frame goes through ASGI ``send`` as before.
     """
