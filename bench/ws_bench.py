@@ -9,8 +9,9 @@
 - ``soak`` (``soak-ws``): 1,000 queue sockets held for 10 minutes with a heartbeat and an admission
   every 30 s: every close the client did not ask for is counted.
 
-The clients are Python (``websockets``) in separate processes, on the same two cores as the servers,
-PostgreSQL and Redis: their own CPU is part of every delay measured here.
+The clients are lean asyncio protocols (``bench.ws_client``), in separate processes for the fan-out,
+on the same two cores as the servers, PostgreSQL and Redis: their own CPU is part of every delay
+measured here.
 """
 
 from __future__ import annotations
@@ -66,52 +67,50 @@ def _client_process(url: str, tokens: list[str], commands, replies) -> None:
 
 async def _client_main(url: str, tokens: list[str], commands, replies) -> None:
     """Holds sockets; records when each frame kind arrives; answers ``report`` for a time window."""
-    import websockets
+    from bench.ws_client import connect
 
     sockets: list = []
     arrivals: list[list[tuple[float, str]]] = []
     unexpected_closes: dict[int, int] = {}
-    readers: list[asyncio.Task] = []
     limit = asyncio.Semaphore(_CONNECT_CONCURRENCY)
     stopping = False
 
+    def recorder(record, first):
+        def on_text(_socket, now: float, raw: bytes) -> None:
+            if not first.done():
+                first.set_result(raw)
+            elif raw.startswith(b'{"type":"queue"'):
+                record((now, "queue"))
+                sent = raw.rfind(b'"sentAt":"')
+                if sent > 0:  # also from the moment the frame was published
+                    stamp = raw[sent + 10 : raw.index(b'"', sent + 10)].decode()
+                    record((now, f"published:{now - dt.datetime.fromisoformat(stamp).timestamp():.4f}"))
+            elif b'"admitted"' in raw[:20]:
+                record((now, "admitted"))
+
+        return on_text
+
+    def count_close(closed) -> None:
+        if not stopping:
+            code = closed.result()
+            unexpected_closes[code] = unexpected_closes.get(code, 0) + 1
+
     async def open_one(index: int) -> bool:
+        times: list[tuple[float, str]] = []
+        first = asyncio.get_running_loop().create_future()
         async with limit:
             try:
-                # Like a browser: answers the server's pings, sends none of its own.
-                connection = await websockets.connect(
-                    f"{url}?token={tokens[index]}", open_timeout=120, ping_interval=None
-                )
-                first = await asyncio.wait_for(connection.recv(), 120)
+                connection = await connect(f"{url}?token={tokens[index]}", recorder(times.append, first))
+                raw = await asyncio.wait_for(first, 120)
             except Exception:  # noqa: BLE001 - counted as a failed connection
                 return False
-        if '"exact":true' not in first.replace(" ", "") and '"snapshot"' not in first:
+        if b'"exact":true' not in raw.replace(b" ", b"") and b'"snapshot"' not in raw:
             await connection.close()
             return False
-        slot = len(sockets)
         sockets.append(connection)
-        arrivals.append([])
-        readers.append(asyncio.create_task(read(slot, connection)))
+        arrivals.append(times)
+        connection.closed.add_done_callback(count_close)
         return True
-
-    async def read(slot: int, connection) -> None:
-        record = arrivals[slot].append
-        try:
-            async for raw in connection:
-                now = time.time()
-                if raw.startswith('{"type":"queue"'):
-                    record((now, "queue"))
-                    sent = raw.rfind('"sentAt":"')
-                    if sent > 0:  # also from the moment the frame was published
-                        published = dt.datetime.fromisoformat(raw[sent + 10 : raw.index('"', sent + 10)])
-                        record((now, f"published:{now - published.timestamp():.4f}"))
-                elif '"admitted"' in raw[:20]:
-                    record((now, "admitted"))
-        except Exception:  # noqa: BLE001, S110 - the close code is read below
-            pass
-        if not stopping:
-            code = connection.close_code or 1006
-            unexpected_closes[code] = unexpected_closes.get(code, 0) + 1
 
     loop = asyncio.get_running_loop()
     while True:
@@ -133,14 +132,12 @@ async def _client_main(url: str, tokens: list[str], commands, replies) -> None:
                 first_frame.append(min(frames) if frames else None)
                 if admitted:
                     first_admitted.append(min(admitted))
-            alive = sum(1 for connection in sockets if connection.state.name == "OPEN")
+            alive = sum(1 for connection in sockets if connection.is_open)
             replies.put((first_frame, first_admitted, alive, dict(unexpected_closes), from_publish))
         else:
             break
     stopping = True
     await asyncio.gather(*(connection.close() for connection in sockets), return_exceptions=True)
-    for task in readers:
-        task.cancel()
 
 
 @dataclass
@@ -327,36 +324,43 @@ def fanout(*, sockets: int, workers: int = 2, rounds: int = 3, idle_seconds: flo
 
 async def _seat_deliveries(ws_url: str, event, tokens: list[str], holds: list[tuple]) -> list[float]:
     """Open the watchers (a few hundred at a time), then hold seats one by one: delay to each socket."""
-    import websockets
-
+    from bench.ws_client import connect
     from bookings.services import seats_hold
 
+    loop = asyncio.get_running_loop()
     limit = asyncio.Semaphore(_CONNECT_CONCURRENCY)
+    watch = {"needle": b"\x00", "started": 0.0, "seen": set(), "all_seen": loop.create_future()}
+    delays: list[float] = []
+
+    def watcher(first):
+        def on_text(socket, now: float, raw: bytes) -> None:
+            if not first.done():
+                first.set_result(raw)
+                return
+            needle = watch["needle"]
+            if raw.startswith(b'{"type":"seats"') and needle in raw and socket not in watch["seen"]:
+                watch["seen"].add(socket)
+                delays.append(now - watch["started"])
+                if len(watch["seen"]) == len(tokens) and not watch["all_seen"].done():
+                    watch["all_seen"].set_result(None)
+
+        return on_text
 
     async def open_one(token: str):
+        first = loop.create_future()
         async with limit:
-            socket = await websockets.connect(
-                f"{ws_url}/ws/events/{event.pk}/seats/?token={token}", open_timeout=120, ping_interval=None
-            )
-            assert '"snapshot"' in await asyncio.wait_for(socket.recv(), 120)
+            socket = await connect(f"{ws_url}/ws/events/{event.pk}/seats/?token={token}", watcher(first))
+            assert b'"snapshot"' in await asyncio.wait_for(first, 120)
             return socket
 
     sockets = await asyncio.gather(*(open_one(token) for token in tokens))
     try:
-        delays: list[float] = []
         for fan, seat_id in holds:
-            started = time.monotonic()
-            needle = f"[{seat_id},"
-
-            async def until_seen(socket, needle=needle, started=started) -> float:
-                while True:
-                    message = await asyncio.wait_for(socket.recv(), 30)
-                    if message.startswith('{"type":"seats"') and needle in message:
-                        return time.monotonic() - started
-
-            waiting = [asyncio.ensure_future(until_seen(socket)) for socket in sockets]
+            watch.update(
+                needle=f"[{seat_id},".encode(), started=time.time(), seen=set(), all_seen=loop.create_future()
+            )
             await asyncio.to_thread(_in_thread, seats_hold, user=fan, event=event, seat_ids=[seat_id])
-            delays += await asyncio.gather(*waiting)
+            await asyncio.wait_for(watch["all_seen"], 30)
             await asyncio.sleep(0.5)
         return delays
     finally:
