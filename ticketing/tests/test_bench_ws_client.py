@@ -30,12 +30,15 @@ async def _exchange() -> tuple[list[bytes], list[str], bool, int]:
         await connection.close(1013, "try again later")
 
     texts: list[bytes] = []
+
+    def on_text(socket, _now: float, raw: bytes) -> None:
+        texts.append(raw)
+        if len(texts) == len(SIZES):
+            socket.send_text("héllo")
+
     async with serve(handler, "127.0.0.1", 0, compression=None) as server:
         port = server.sockets[0].getsockname()[1]
-        client = await connect(
-            f"ws://127.0.0.1:{port}/ws/test/?token=abc",
-            lambda socket, now, raw: (texts.append(raw), len(texts) == len(SIZES) and socket.send_text("héllo")),
-        )
+        client = await connect(f"ws://127.0.0.1:{port}/ws/test/?token=abc", on_text)
         code = await asyncio.wait_for(client.closed, 10)
     return texts, received_by_server, pong_seen.is_set(), code
 
