@@ -8,6 +8,7 @@ from typing import Any
 from django.db import connection
 
 from core.formats import api_datetime
+from core.local_cache import LocalCache
 from events.models import Event
 from lottery.algorithm import entrant_id_of
 from lottery.models import PrequeueLottery
@@ -23,6 +24,18 @@ def lottery_for_event(*, event: Event, with_order: bool = True) -> PrequeueLotte
     """The event's lottery; without its order (a large list) for the pages that only need the rest."""
     lotteries = PrequeueLottery.objects.filter(event=event)
     return (lotteries if with_order else lotteries.defer("order")).first()
+
+
+# The pages' read (the event page's commitment box, the queue page's entry note), kept per process for
+# about a second (core.local_cache): every queue page and status poll asks, and the lottery changes
+# twice in its life (committed, drawn). A save clears it (lottery.apps).
+_page_lotteries: LocalCache[PrequeueLottery | None] = LocalCache()
+
+
+def lottery_for_page(*, event: Event) -> PrequeueLottery | None:
+    """``lottery_for_event`` without the order, shared by this process's requests for about a second.
+    Read-only: never save or change the object."""
+    return _page_lotteries.get_or_load(event.pk, lambda: lottery_for_event(event=event, with_order=False))
 
 
 def lottery_place(*, lottery: PrequeueLottery, entrant_id: str) -> int | None:

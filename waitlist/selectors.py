@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.local_cache import LocalCache
 from events.models import Event, Seat
 from events.selectors import seats_unavailable
 from waitlist.models import WaitlistEntry
@@ -31,6 +32,23 @@ def free_seat_count(*, event: Event, now: datetime | None = None) -> int:
 
 def event_is_sold_out(*, event: Event, now: datetime | None = None) -> bool:
     return Seat.objects.filter(event=event).exists() and free_seat_count(event=event, now=now) == 0
+
+
+# Whether an event's list has anyone on it (waiting or offered), per process for about a second
+# (core.local_cache): the queue page and its poll look for an open offer for every fan, and while
+# nobody is on the list (the whole of a normal on-sale) that needs no query per fan. This process's
+# own changes clear it at once (waitlist.apps); other processes see them within the second.
+_events_with_list: LocalCache[bool] = LocalCache()
+
+
+def event_has_waitlist(*, event: Event) -> bool:
+    return _events_with_list.get_or_load(
+        event.pk, lambda: WaitlistEntry.objects.filter(event=event, state__in=ACTIVE_STATES).exists()
+    )
+
+
+def forget_waitlist_presence(**_signal_kwargs: object) -> None:
+    _events_with_list.clear()
 
 
 def waitlist_entry_for(*, user, event: Event) -> WaitlistEntry | None:

@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from core import local_cache
 from events.tests.factories import EventFactory
 from lottery.algorithm import commitment_of, draw_order
 from lottery.models import PrequeueLottery
@@ -190,7 +191,13 @@ def test_a_drawn_order_cannot_be_rewritten(drawn_sale):
         PrequeueLottery.objects.filter(pk=lottery.pk).update(order=list(reversed(lottery.order)))
 
 
-def test_the_fan_sees_their_entrant_id_in_the_prequeue_and_their_place_after(upcoming_event, make_fans):
+@pytest.mark.parametrize("local_cache_seconds", [0, 60])
+def test_the_fan_sees_their_entrant_id_in_the_prequeue_and_their_place_after(
+    upcoming_event, make_fans, settings, local_cache_seconds
+):
+    # Also with the per-process caches on: the draw's save renews the cached lottery.
+    settings.LOCAL_CACHE_SECONDS = local_cache_seconds
+    local_cache.clear_all()
     fans = make_fans(3)
     for fan in fans:
         queue_join(user=fan, event=upcoming_event)
@@ -203,10 +210,12 @@ def test_the_fan_sees_their_entrant_id_in_the_prequeue_and_their_place_after(upc
 
     before = client.get(queue_url).content.decode()
     _open_sale(upcoming_event)
+    opened = client.get(queue_url).content.decode()  # the lottery, not drawn yet, is read again
     queue_open_prequeue(event=upcoming_event)
     after = client.get(queue_url).content.decode()
 
     assert entrant_id in before
+    assert "The draw put you" not in opened
     place = queue_status(user=fans[1], event=upcoming_event).position
     assert entrant_id in after
     assert f"place <strong>{place}</strong>." in after

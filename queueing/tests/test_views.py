@@ -385,3 +385,25 @@ def test_while_admission_is_paused_no_wait_is_promised(fan_client, fan, event, m
     assert '<dd data-queue-field="estimatedWaitTime">paused</dd>' in content
     assert "Estimated wait: paused." in content
     assert "less than a minute" not in content
+
+
+# --- Cost of a reload ---------------------------------------------------------------------------------
+
+
+def test_a_waiting_fans_queue_page_costs_no_query_once_the_shared_reads_are_warm(
+    fan_client, fan, event, settings, django_assert_num_queries
+):
+    # The page looks for a lottery entry and a waiting-list offer for every fan; with no lottery and
+    # nobody on the list, the per-process caches answer both (core.local_cache).
+    settings.LOCAL_CACHE_SECONDS = 60
+    from core import local_cache
+
+    local_cache.clear_all()
+    queue_join(user=fan, event=event)
+    assert fan_client.get(page_url(event)).status_code == 200
+
+    with django_assert_num_queries(0):
+        again = fan_client.get(page_url(event))
+
+    assert again.status_code == 200
+    assert "Your lottery entry" not in again.content.decode()

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from events.models import Event
 from queueing.notify import admitted_redirect_url
-from waitlist.selectors import event_is_sold_out, waitlist_entry_for, waitlist_status
+from waitlist.selectors import event_has_waitlist, event_is_sold_out, waitlist_entry_for, waitlist_status
 
 register = template.Library()
 
@@ -30,6 +30,8 @@ def waitlist_call_to_action(
     user = context["request"].user
     result: dict[str, Any] = {"action": None, "event": event}
     if not user.is_authenticated or event.sale_phase() != Event.SalePhase.ON_SALE:
+        return result
+    if offer_only and not event_has_waitlist(event=event):  # the queue page and its poll: no offers
         return result
     entry = waitlist_entry_for(user=user, event=event)
     if entry is not None:

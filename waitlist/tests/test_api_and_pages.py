@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from django.test import Client
 from django.urls import reverse
 
 from conftest import jwt_client_for
+from core import local_cache
 from waitlist.models import WaitlistEntry
 from waitlist.services import waitlist_offer_seats
 from waitlist.tests.conftest import sell
@@ -65,15 +67,20 @@ def test_an_admitted_fan_is_told_to_choose_seats_instead(event, seats, make_fans
     assert response.json()["error"]["code"] == "ALREADY_ADMITTED"
 
 
+@pytest.mark.parametrize("local_cache_seconds", [0, 60])
 def test_the_event_page_offers_the_list_then_shows_the_place_and_the_offer(
-    event, seats, make_fans, fan, django_capture_on_commit_callbacks
+    event, seats, make_fans, fan, django_capture_on_commit_callbacks, settings, local_cache_seconds
 ):
+    # Also with the per-process caches on: joining and the offer clear what this process kept.
+    settings.LOCAL_CACHE_SECONDS = local_cache_seconds
+    local_cache.clear_all()
     booking = sell(event, make_fans(1)[0], seats[:1])
     _sold_out(event, seats[1:], make_fans)
     client = Client()
     client.force_login(fan)
 
     sold_out_page = client.get(event.get_absolute_url()).content.decode()
+    nobody_listed = client.get(reverse("queueing:page", args=[event.slug])).content.decode()
     client.post(reverse("waitlist:join", args=[event.slug]))
     waiting_page = client.get(event.get_absolute_url()).content.decode()
     booking.items.update(is_active=False)  # the seat is free again; the offering job finds it
@@ -83,6 +90,7 @@ def test_the_event_page_offers_the_list_then_shows_the_place_and_the_offer(
     queue_page = client.get(reverse("queueing:page", args=[event.slug])).content.decode()
 
     assert "Join the waiting list" in sold_out_page
+    assert "offer" not in nobody_listed.lower()
     assert "You are number <strong>1</strong> on the waiting list" in waiting_page
     assert "You have an offer until" in offer_page
     assert "You have an offer until" in queue_page
