@@ -31,7 +31,9 @@ def waitlist_call_to_action(
     result: dict[str, Any] = {"action": None, "event": event}
     if not user.is_authenticated or event.sale_phase() != Event.SalePhase.ON_SALE:
         return result
-    if offer_only and not event_has_waitlist(event=event):  # the queue page and its poll: no offers
+    # Nobody on the list (per process, about a second): no offer to show, and while seats remain no
+    # list to join either, so no query for this fan. A sold-out event is always looked at exactly.
+    if not event_has_waitlist(event=event) and (offer_only or not _sold_out(context, event)):
         return result
     entry = waitlist_entry_for(user=user, event=event)
     if entry is not None:

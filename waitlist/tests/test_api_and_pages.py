@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from conftest import jwt_client_for
@@ -106,3 +108,22 @@ def test_staff_see_the_waiting_list_in_the_admin(event, seats, make_fans, fan, s
 
     assert page.status_code == 200
     assert fan.email in page.content.decode()
+
+
+def test_a_logged_in_event_page_asks_nothing_of_the_list_while_seats_remain_and_nobody_is_listed(
+    event, seats, fan, settings
+):
+    settings.LOCAL_CACHE_SECONDS = 60
+    local_cache.clear_all()
+    client = Client()
+    client.force_login(fan)
+    assert client.get(event.get_absolute_url()).status_code == 200
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(event.get_absolute_url())
+
+    assert page.status_code == 200
+    assert "waiting list" not in page.content.decode()
+    assert not [
+        query["sql"] for query in queries if "waitlist" in query["sql"] or "events_seat" in query["sql"]
+    ]
