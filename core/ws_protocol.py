@@ -144,6 +144,14 @@ class TurnstileWebSocketProtocol(WebSocketsSansIOProtocol):
         # Before the application runs: it is started as a task, not called here.
         self.scope["extensions"][FRAME_WRITER_EXTENSION] = self  # type: ignore[index]
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        # The scope refers to this protocol: let it go, so that a closed socket is freed by reference
+        # counting rather than left for the cycle collector. The application then sends through ASGI.
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"].pop(FRAME_WRITER_EXTENSION, None)
+
     async def send(self, message: Any) -> None:
         await super().send(message)
         if self.handshake_complete:

@@ -110,6 +110,7 @@ def test_a_real_socket_keeps_no_handshake_and_gets_frames_both_ways():
         message = await receive()
         await send({"type": "websocket.send", "text": "echo:" + message["text"]})
         assert (await receive())["type"] == "websocket.disconnect"
+        seen["scope"] = scope
 
     port = _free_port()
     config = uvicorn.Config(
@@ -147,3 +148,5 @@ def test_a_real_socket_keeps_no_handshake_and_gets_frames_both_ways():
     assert seen["response"] is None
     (protocol,) = seen["connections"]
     assert isinstance(protocol, TurnstileWebSocketProtocol)
+    # Once the connection is lost the scope lets go of the protocol (no reference cycle left behind).
+    assert FRAME_WRITER_EXTENSION not in seen["scope"]["extensions"]
