@@ -21,14 +21,7 @@ from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidTok
 
 from core.ratelimit import client_address_of_scope, parse_rate
 from core.realtime import hub, text_frame
-
-try:
-    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-    from websockets.protocol import State as _WebSocketState
-except ImportError:  # another server: every frame goes through ASGI send
-    WebSocketsSansIOProtocol = None  # type: ignore[assignment,misc]
-
-FRAME_WRITER_SCOPE_KEY = "turnstile.frame_writer"
+from core.ws_protocol import FRAME_WRITER_EXTENSION
 
 
 class BrowserOriginValidator:
@@ -49,52 +42,6 @@ class BrowserOriginValidator:
         if not has_origin and has_token:
             return await self.application(scope, receive, send)
         return await self.browser_checked(scope, receive, send)
-
-
-class ServerFrameWriter:
-    """Writes a ready-made text frame straight to the socket of the server we ship.
-
-    Through ASGI every push to every socket was encoded to bytes, framed and joined again by
-    uvicorn (31-40 µs a socket in process, against 22-25 µs for this write; the rest is the send
-    system call). A push is the same bytes for every socket, so the hub frames it once and this
-    writes it to each transport. Only
-    while the socket is open, the transport wants more and nothing was negotiated that changes
-    framing; otherwise ``write`` says no and the frame goes through ASGI ``send`` as before.
-    """
-
-    __slots__ = ("protocol",)
-
-    def __init__(self, protocol: Any) -> None:
-        self.protocol = protocol
-
-    def write(self, frame: bytes) -> bool:
-        protocol = self.protocol
-        if (
-            protocol.handshake_complete
-            and not protocol.close_sent
-            and not protocol.disconnected
-            and protocol.initial_response is None
-            and protocol.writable.is_set()
-            and protocol.conn.state is _WebSocketState.OPEN
-            and not protocol.conn.extensions
-            and not protocol.transport.is_closing()
-        ):
-            protocol.transport.write(frame)
-            return True
-        return False
-
-
-class DirectFrames:
-    """ASGI wrapper, outermost: gives consumers a ``ServerFrameWriter`` for uvicorn's sockets."""
-
-    def __init__(self, application):
-        self.application = application
-
-    async def __call__(self, scope, receive, send):
-        protocol = getattr(send, "__self__", None)
-        if WebSocketsSansIOProtocol is not None and isinstance(protocol, WebSocketsSansIOProtocol):
-            scope = {**scope, FRAME_WRITER_SCOPE_KEY: ServerFrameWriter(protocol)}
-        return await self.application(scope, receive, send)
 
 
 # Close codes our consumers use after accepting, so a client can read why it was refused.
@@ -244,8 +191,9 @@ class LiveJsonWebsocketConsumer(AsyncJsonWebsocketConsumer):
         if self.closing:
             return
         if self.writer is None:  # nothing queued before it: the frame may go straight out
-            frame_writer = self.scope.get(FRAME_WRITER_SCOPE_KEY)
-            if frame_writer is not None and frame_writer.write(wire or text_frame(text.encode())):
+            # The server we ship writes the ready-made frame to the transport (core.ws_protocol).
+            frame_writer = (self.scope.get("extensions") or {}).get(FRAME_WRITER_EXTENSION)
+            if frame_writer is not None and frame_writer.write_frame(wire or text_frame(text.encode())):
                 return
         if self.outbox is not None and len(self.outbox) >= settings.WS_SEND_QUEUE_FRAMES:
             self.closing = True

@@ -46,11 +46,13 @@ import asyncio
 import json
 import random
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
 
 from core.realtime import encode
 from core.urls import is_id
@@ -83,6 +85,25 @@ class ExactReading:
     start_position: int | None
 
 
+# The event as its sockets last read it, one object per event and version per process: thousands of
+# sockets of one event share it (read only) instead of holding a copy each. A socket keeps the event it
+# read on connect; a staff edit reaches every socket opened after it (``shared_event``).
+_shared_events: weakref.WeakValueDictionary[int, Event] = weakref.WeakValueDictionary()
+
+
+def _field_values(event: Event) -> tuple[Any, ...]:
+    return tuple(getattr(event, field.attname) for field in Event._meta.concrete_fields)
+
+
+def shared_event(event: Event) -> Event:
+    """This process's object for the event just read: the one its sockets share, when unchanged."""
+    current = _shared_events.get(event.pk)
+    if current is not None and _field_values(current) == _field_values(event):
+        return current
+    _shared_events[event.pk] = event
+    return event
+
+
 def _event_or_none(raw_event_id: str) -> Event | None:
     if not is_id(raw_event_id):
         return None
@@ -92,9 +113,10 @@ def _event_or_none(raw_event_id: str) -> Event | None:
         return None
 
 
-def _read_exact(*, user, event: Event, session) -> ExactReading:
+def _read_exact(*, user_id: int, event: Event, session) -> ExactReading:
     # The fan's place first, then the head: an admission in between makes the estimate err long.
-    status = selectors.queue_status(user=user, event=event)
+    # The socket keeps the fan's id, not a user object: the reads only need the key.
+    status = selectors.queue_status(user=get_user_model()(pk=user_id), event=event)
     stats = selectors.queue_stats(event=event)
     start_position = session.get(progress_session_key(event.pk)) if session is not None else None
     return ExactReading(
@@ -107,7 +129,8 @@ def _read_exact(*, user, event: Event, session) -> ExactReading:
 
 class QueueConsumer(LiveJsonWebsocketConsumer):
     async def connect(self) -> None:
-        self.event: Event | None = None
+        self.event: Event | None = None  # shared with the event's other sockets (shared_event)
+        self.user_id: int | None = None
         self.status: QueueStatus | None = None
         self.start_position: int | None = None
         self.refreshes: deque[float] | None = None  # created by the first refresh
@@ -127,10 +150,9 @@ class QueueConsumer(LiveJsonWebsocketConsumer):
         if event is None:
             await self.close(code=CLOSE_UNKNOWN_EVENT)
             return
-        self.user, self.event = user, event
-        self.redirect_url = admitted_redirect_url(event)
+        self.user_id, self.event = user.pk, shared_event(event)
         # Subscribe before reading, so nothing published in between is missed.
-        await self.join_topic(queue_topic(event.pk), key=user.pk)
+        await self.join_topic(queue_topic(self.event.pk), key=self.user_id)
         await self.send_exact_status()
 
     async def disconnect(self, code: int) -> None:
@@ -142,12 +164,13 @@ class QueueConsumer(LiveJsonWebsocketConsumer):
     async def send_exact_status(self) -> None:
         if self.event is None:
             return
+        event = self.event
         reading = await database_sync_to_async(_read_exact)(
-            user=self.user, event=self.event, session=self.scope.get("session")
+            user_id=self.user_id, event=event, session=self.scope.get("session")
         )
         self.status = status = reading.status
         if status is None:
-            await self.send_json({"type": "not_in_queue", "eventId": self.event.pk})
+            await self.send_json({"type": "not_in_queue", "eventId": event.pk})
             return
         if status.position is not None:
             candidates = (self.start_position, reading.start_position, status.position)
@@ -157,7 +180,7 @@ class QueueConsumer(LiveJsonWebsocketConsumer):
             progress=progress_percent(start_position=self.start_position, position=status.position),
             is_paused=reading.is_paused,
             exact=True,
-            redirect_url=self.redirect_url,
+            redirect_url=admitted_redirect_url(event),
         )
         message["sequence"] = status.sequence
         message["headSequence"] = reading.head_sequence

@@ -26,7 +26,7 @@ from django.conf import settings  # noqa: E402
 
 from core.health import HealthProbe  # noqa: E402
 from core.metrics import WebSocketMetrics  # noqa: E402
-from core.websocket import BrowserOriginValidator, DirectFrames  # noqa: E402
+from core.websocket import BrowserOriginValidator  # noqa: E402
 from queueing.fast_api import QueueFastPath  # noqa: E402
 from ticketing.routing import websocket_urlpatterns  # noqa: E402
 
@@ -54,8 +54,8 @@ django_http_app = DjangoInThreadPool()
 application = ProtocolTypeRouter(
     {
         "http": HealthProbe(QueueFastPath(django_http_app)),
-        "websocket": DirectFrames(
-            WebSocketMetrics(BrowserOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))))
+        "websocket": WebSocketMetrics(
+            BrowserOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

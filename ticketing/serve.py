@@ -30,7 +30,8 @@ def main() -> None:
         workers=worker_count(),
         loop="uvloop",
         http="httptools",
-        ws="auto",
+        # uvicorn's sans-I/O WebSocket protocol, keeping less per socket and writing pushes directly.
+        ws="core.ws_protocol:TurnstileWebSocketProtocol",
         # Django decides which proxy headers to trust (NUM_PROXIES, BEHIND_TLS_PROXY): one rule, one place.
         proxy_headers=False,
         server_header=False,

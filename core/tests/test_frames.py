@@ -1,9 +1,8 @@
-"""Pushes are framed once per process and written straight to uvicorn's sockets when that is safe."""
+"""Pushes are framed once per process and written straight to the socket (core.ws_protocol) when safe."""
 
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
@@ -11,7 +10,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from core.realtime import text_frame
-from core.websocket import FRAME_WRITER_SCOPE_KEY, DirectFrames, ServerFrameWriter
+from core.ws_protocol import TurnstileWebSocketProtocol
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 65535, 65536, 200_000])
@@ -48,7 +47,7 @@ def _open_protocol() -> SimpleNamespace:
 
 def test_an_open_socket_gets_the_frame_on_its_transport():
     protocol = _open_protocol()
-    assert ServerFrameWriter(protocol).write(b"frame")
+    assert TurnstileWebSocketProtocol.write_frame(protocol, b"frame")
     assert protocol.transport.written == [b"frame"]
 
 
@@ -68,20 +67,5 @@ def test_an_open_socket_gets_the_frame_on_its_transport():
 def test_a_socket_that_is_not_plainly_open_and_writable_is_refused(change):
     protocol = _open_protocol()
     change(protocol)
-    assert not ServerFrameWriter(protocol).write(b"frame")
+    assert not TurnstileWebSocketProtocol.write_frame(protocol, b"frame")
     assert protocol.transport.written == []
-
-
-def test_only_uvicorns_sockets_get_a_writer():
-    seen = {}
-
-    async def app(scope, receive, send):
-        seen["writer"] = scope.get(FRAME_WRITER_SCOPE_KEY)
-
-    async def plain_send(message):  # any other server (Channels' test communicator, daphne)
-        pass
-
-    # A thread of its own: the browser tests' Playwright keeps an event loop running in the main thread.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(lambda: asyncio.run(DirectFrames(app)({"type": "websocket"}, None, plain_send))).result()
-    assert seen == {"writer": None}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,9 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.models import User
 from core.realtime import close_hub, encode, publish
+from events.models import Event
 from events.tests.factories import EventFactory
 from queueing import consumers
 from queueing.notify import notify_queue_status, queue_frame, queue_topic
@@ -65,6 +68,10 @@ async def _close_code(communicator: WebsocketCommunicator) -> int:
     output = await communicator.receive_output(timeout=5)
     assert output["type"] == "websocket.close"
     return output["code"]
+
+
+async def _access_token(user) -> str:
+    return await database_sync_to_async(lambda: str(RefreshToken.for_user(user).access_token))()
 
 
 async def _join_in_order(event, users) -> None:
@@ -179,6 +186,45 @@ async def test_an_admitted_fan_gets_the_seat_map_address_on_connect(event, fan, 
     assert message["redirectUrl"] == f"/events/{event.slug}/seats/"
     assert message["progress"] == 100
     assert "expiresAt" in message
+
+
+def _queue_consumers_of(event) -> list[consumers.QueueConsumer]:
+    gc.collect()  # type(), not isinstance(): a dead weakref proxy among the objects raises on isinstance
+    return [
+        o
+        for o in gc.get_objects()
+        if type(o) is consumers.QueueConsumer and getattr(getattr(o, "event", None), "pk", None) == event.pk
+    ]
+
+
+async def test_sockets_keep_no_user_object_and_share_one_event_object(event, fan, other_fan, open_socket):
+    """Memory per idle socket (issue 9): the fan's id, not a User; one Event per event per process."""
+    await _join_in_order(event, [fan, other_fan])
+    for user in (fan, other_fan):
+        socket = await open_socket(event.pk, query=f"token={await _access_token(user)}")
+        assert (await socket.receive_json_from(timeout=5))["status"] == "waiting"
+
+    first, second = _queue_consumers_of(event)
+    assert {first.user_id, second.user_id} == {fan.pk, other_fan.pk}
+    assert first.event is second.event
+    for consumer in (first, second):
+        assert not [value for value in vars(consumer).values() if isinstance(value, User)]
+
+
+async def test_a_staff_edit_reaches_the_sockets_opened_after_it(event, fan, other_fan, open_socket):
+    await _join_in_order(event, [fan, other_fan])
+    await admit_batch(event=event)
+    before = await open_socket(event.pk, query=f"token={await _access_token(fan)}")
+    assert (await before.receive_json_from(timeout=5))["redirectUrl"] == f"/events/{event.slug}/seats/"
+
+    await database_sync_to_async(Event.objects.filter(pk=event.pk).update)(slug="renamed-by-staff")
+
+    after = await open_socket(event.pk, query=f"token={await _access_token(other_fan)}")
+    assert (await after.receive_json_from(timeout=5))["redirectUrl"] == "/events/renamed-by-staff/seats/"
+    edited = [c.event for c in _queue_consumers_of(event) if c.user_id == other_fan.pk]
+    assert [e.slug for e in edited] == ["renamed-by-staff"]
+    await before.send_json_to({"action": "refresh"})  # the older socket still answers
+    assert (await before.receive_json_from(timeout=5))["status"] == "admitted"
 
 
 # --- Live updates -----------------------------------------------------------------------------------

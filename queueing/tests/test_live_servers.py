@@ -57,6 +57,8 @@ def uvicorn_servers(count: int) -> Iterator[list[str]]:
                 sys.executable, "-m", "uvicorn", "ticketing.asgi:application",
                 "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
                 "--ws-ping-interval", "2", "--ws-ping-timeout", "2",
+                # The WebSocket protocol ticketing.serve ships, as it ships it (frames written directly).
+                "--ws", "core.ws_protocol:TurnstileWebSocketProtocol", "--ws-per-message-deflate", "false",
             ],
             cwd=ROOT,
             env=environment,
