@@ -67,7 +67,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="web worker processes")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--seconds", type=float, default=None, help="duration of each HTTP load run")
-    parser.add_argument("--fans", type=int, default=None, help="fans queued for the position test")
+    parser.add_argument(
+        "--fans",
+        type=int,
+        default=None,
+        help="fans queued for the position test (and behind idle-ws's sockets)",
+    )
     parser.add_argument("--queue-fans", type=int, default=10_000_000, help="fans queued for queue-10m")
     parser.add_argument("--join-users", type=int, default=None, help="distinct fans for the join tests")
     parser.add_argument("--page-fans", type=int, default=None, help="logged-in fans for the page tests")
@@ -180,7 +185,7 @@ def run(args: argparse.Namespace) -> list[Result]:
         ws_workers = max(2, workers)
         if {"admit-ws", "idle-ws"} & set(args.only):
             for count in args.ws_counts:
-                results += ws_bench.fanout(sockets=count, workers=ws_workers)
+                results += ws_bench.fanout(sockets=count, queued=args.fans, workers=ws_workers)
         if "seats-ws" in args.only:
             results += ws_bench.seat_watchers(sockets=200 if args.quick else 2000, workers=ws_workers)
         if "soak-ws" in args.only:

@@ -197,12 +197,16 @@ def _start_clients(url: str, tokens: list[str], processes: int) -> _Clients:
 # --- Fan-out: idle sockets, status pushes and admissions -------------------------------------------------
 
 
-def fanout(*, sockets: int, workers: int = 2, rounds: int = 3, idle_seconds: float = 20) -> list[Result]:
+def fanout(
+    *, sockets: int, queued: int = 0, workers: int = 2, rounds: int = 3, idle_seconds: float = 20
+) -> list[Result]:
+    """``sockets`` fans at the head of a queue of ``queued`` more (the issue's 1,000,000 behind them)."""
     from bench.positions import big_queue
     from queueing.services import queue_admit_batch
 
     _raise_file_limit()
-    fans = sockets + rounds * BATCH + 100
+    # Never the size of the position scenario's queue, which this would change by admitting.
+    fans = queued + sockets + rounds * BATCH + 100
     event, _ = big_queue(fans=fans)
     user_ids = ensure_users(fans)  # big_queue gave them sequences 1..fans in this order
     tokens = access_tokens(user_ids[:sockets])
@@ -281,7 +285,7 @@ def fanout(*, sockets: int, workers: int = 2, rounds: int = 3, idle_seconds: flo
             ),
         ),
         Result(
-            f"idle server CPU, {connected:,} sockets (no tick)",
+            f"idle server CPU, {connected:,} sockets, {fans:,} queued (no tick)",
             "% of one core",
             f"{idle_cpu:.1f}",
             target="≤ 10%",

@@ -39,7 +39,10 @@ def main() -> None:
         log_level=os.environ.get("WEB_LOG_LEVEL", "warning"),
         backlog=int(os.environ.get("WEB_BACKLOG", "4096")),
         timeout_graceful_shutdown=int(os.environ.get("WEB_GRACEFUL_SHUTDOWN_SECONDS", "10")),
-        ws_ping_interval=float(os.environ.get("WEB_WS_PING_SECONDS", "20")),
+        # Keepalive pings are most of an idle socket's cost (20,000 sockets at 20 s: ~1,000 pings and
+        # pongs a second). 30 s stays under the usual 60 s proxy idle timeouts, and the queue's own
+        # heartbeat frame (QUEUE_BROADCAST_SECONDS) is traffic too.
+        ws_ping_interval=float(os.environ.get("WEB_WS_PING_SECONDS", "30")),
         ws_ping_timeout=float(os.environ.get("WEB_WS_PING_TIMEOUT_SECONDS", "20")),
         # Compressing every small frame for every socket was the largest cost of a push (bench/ws_bench).
         ws_per_message_deflate=False,
