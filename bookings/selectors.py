@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from bookings.exceptions import BookingNotFound
 from bookings.models import Booking, BookingItem, SeatHold
+from core.local_cache import LocalCache
 from events.models import Event, Seat, SeatCategory
 from events.money import price_to_minor_units
 from queueing.models import AdmissionPass
@@ -113,6 +114,30 @@ def _user_id(user) -> int | None:
     return user.pk if user is not None and getattr(user, "is_authenticated", False) else None
 
 
+# The venue's seats and prices, per process for about a second (core.local_cache): they change only
+# with a staff edit, which clears it (core.public_cache.bump_generation). Who holds or bought a seat is
+# read exactly every time.
+_seat_layouts: LocalCache[tuple[dict[int, SeatCategory], list[tuple]]] = LocalCache()
+
+
+def _seat_layout(
+    *, event: Event, section: str | None, category_id: int | None
+) -> tuple[dict[int, SeatCategory], list[tuple]]:
+    def load() -> tuple[dict[int, SeatCategory], list[tuple]]:
+        categories = {category.pk: category for category in SeatCategory.objects.filter(event=event)}
+        seats = Seat.objects.filter(event=event)
+        if section is not None:
+            seats = seats.filter(section=section)
+        if category_id is not None:
+            seats = seats.filter(category_id=category_id)
+        rows = seats.order_by("section", "y", "x", "pk").values_list(
+            "pk", "section", "row", "number", "x", "y", "category_id"
+        )
+        return categories, list(rows)
+
+    return _seat_layouts.get_or_load((event.pk, section, category_id), load)
+
+
 def seat_map_for_event(
     *,
     event: Event,
@@ -123,15 +148,7 @@ def seat_map_for_event(
 ) -> list[SeatView]:
     now = now or timezone.now()
     user_id = _user_id(user)
-    categories = {category.pk: category for category in SeatCategory.objects.filter(event=event)}
-    seats = Seat.objects.filter(event=event)
-    if section is not None:
-        seats = seats.filter(section=section)
-    if category_id is not None:
-        seats = seats.filter(category_id=category_id)
-    rows = seats.order_by("section", "y", "x", "pk").values_list(
-        "pk", "section", "row", "number", "x", "y", "category_id"
-    )
+    categories, rows = _seat_layout(event=event, section=section, category_id=category_id)
     held = _held_seats(event=event, now=now)
     sold = _sold_seats(event=event)
     views = []

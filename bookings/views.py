@@ -46,8 +46,14 @@ from bookings.selectors import (
 )
 from bookings.services import booking_cancel, booking_create, seats_hold, seats_release
 from core.exceptions import ApplicationError
+from core.local_cache import LocalCache
 from events.models import Event, Seat
-from events.selectors import event_get_public, seat_availability_by_category
+from events.selectors import (
+    event_get_public,
+    event_get_public_cached,
+    seat_availability_by_category_cached,
+)
+from queueing.models import AdmissionPass
 from queueing.selectors import admission_pass_for
 
 # Venues up to this size are drawn whole; bigger ones open on their first section (tabs switch).
@@ -117,8 +123,17 @@ def _seat_ids(request: HttpRequest) -> list[int] | None:
 # --- Reads of the page (small, page-specific) -------------------------------------------------------
 
 
+# The venue's layout, per process for about a second (core.local_cache): it changes only with a staff
+# edit of the seats, which clears it (core.public_cache.bump_generation).
+_venue_sections: LocalCache[list[tuple[str, int]]] = LocalCache()
+
+
 def _sections(event: Event) -> list[tuple[str, int]]:
     """(section, number of seats), left to right as the venue is drawn: the seat map's tabs."""
+    return _venue_sections.get_or_load(event.pk, lambda: _read_sections(event))
+
+
+def _read_sections(event: Event) -> list[tuple[str, int]]:
     rows = (
         Seat.objects.filter(event=event)
         .values_list("section")
@@ -147,10 +162,13 @@ def _summary_context(
     *,
     error: ApplicationError | None = None,
     taken_ids: list[int] | None = None,
+    admission: AdmissionPass | None = None,
 ) -> dict[str, Any]:
+    """``admission``: the fan's pass when the caller already read it."""
     now = timezone.now()
     holds = holds_for(user=request.user, event=event, now=now)
-    admission = admission_pass_for(user=request.user, event=event, now=now)
+    if admission is None:
+        admission = admission_pass_for(user=request.user, event=event, now=now)
     pending = (
         pending_booking_for(user=request.user, event=event, now=now) if holds.pending_booking_id else None
     )
@@ -215,8 +233,12 @@ def _summary_response(
 @gzip_page
 def seat_map_page(request: HttpRequest, slug: str) -> HttpResponse:
     """The seat map; with ``HX-Target: seat-map`` (section tabs) only the map partial."""
-    event = _event_or_404(slug)
-    if admission_pass_for(user=request.user, event=event) is None:
+    # Read only here: the event as this process's requests share it for about a second.
+    event = event_get_public_cached(slug=slug)
+    if event is None:
+        raise Http404(_("No such event."))
+    admission = admission_pass_for(user=request.user, event=event)
+    if admission is None:
         return _not_admitted_page(request, event)
 
     sections = _sections(event)
@@ -232,8 +254,9 @@ def seat_map_page(request: HttpRequest, slug: str) -> HttpResponse:
     }
     if request.htmx and request.htmx.target == MAP_ID:
         return render(request, "bookings/_seat_map.html", context)
-    context.update(_summary_context(request, event))
-    context["categories"] = seat_availability_by_category(event=event)
+    context.update(_summary_context(request, event, admission=admission))
+    # The price list's counts may be a second old; the seats themselves are read exactly above.
+    context["categories"] = seat_availability_by_category_cached(event=event)
     context["states_url"] = reverse("bookings:states", kwargs={"slug": event.slug})
     context["ws_path"] = f"/ws/events/{event.pk}/seats/"
     return render(request, "bookings/seat_map.html", context)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from bookings.models import Booking, SeatHold
 from bookings.services import booking_confirm_paid, booking_create, seats_hold
 from bookings.tests.conftest import admit, time_passes_beyond_the_window
+from core import local_cache
 from events.models import Event
 from events.services import seat_map_generate
 from events.tests.factories import EventFactory, categories_for, seat_map_spec
@@ -483,3 +484,22 @@ def test_a_fan_can_cancel_a_pending_booking_and_its_seats_go_back_on_sale(event,
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED
     assert not SeatHold.objects.exists()
+
+
+def test_with_the_per_process_caches_on_seat_states_stay_exact_and_a_staff_edit_shows_at_once(
+    event, seats, categories, fan_client, admitted_fan, admitted_other_fan, settings
+):
+    # The layout (seats, prices, sections) is kept per process (core.local_cache); who holds or
+    # bought a seat is read for every page, and a staff edit clears the layout.
+    settings.LOCAL_CACHE_SECONDS = 60
+    local_cache.clear_all()
+    first = fan_client.get(_url("seat_map", event)).content.decode()
+    assert "s-available" in _seat_button(first, seats[3].pk)
+
+    seats_hold(user=admitted_other_fan, event=event, seat_ids=[seats[3].pk])
+    seats[9].section = "B"
+    seats[9].save()
+    again = fan_client.get(_url("seat_map", event) + "?section=all").content.decode()
+
+    assert "s-held" in _seat_button(again, seats[3].pk)
+    assert "Section B" in again
