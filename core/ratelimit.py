@@ -1,10 +1,11 @@
-"""Rate limits in Redis: atomic, one round trip per limit, for sync views and async code alike.
+"""Rate limits in Redis: atomic, one round trip per request, for sync views and async code alike.
 
 Every API throttle (DRF views through ``core.throttles``, the queue's fast path in
 ``queueing.fast_api``) counts here, with the `limits` library's *sliding window counter*: two
 counters per key updated by one Lua script, so concurrent requests never exceed a limit and a check
 costs the same at 5 or 5,000 requests per window (DRF's own throttle kept every timestamp, read and
-rewrote the whole list, and was not atomic). A refusal costs one more round trip, for its retry time.
+rewrote the whole list, and was not atomic). All the limits of one request go in one pipelined round
+trip; a refusal costs one more, for its retry time.
 
 ``client_address`` is the one rule for "who is calling" by address: the socket address, or the
 address ``NUM_PROXIES`` trusted proxies put in ``X-Forwarded-For``.
@@ -152,32 +153,88 @@ def _retry_after(reset_time: float) -> int:
 
 
 # --- Checks ---------------------------------------------------------------------------------------
+#
+# Every limit of a request is counted in one round trip: the library's own sliding-window script
+# (``acquire_sliding_window_entry``: the same keys, arguments and Lua) once per limit, pipelined.
+# ``test_ratelimit`` checks that the library's own reading of a window sees these counts, so an
+# upgrade of `limits` that changes its keys or script fails there, not in production.
 
 
-def hit(limits: list[Limit], *, all_refusals: bool = False) -> int | None:
-    """Count one request against each limit in order: ``None`` if all allow it, else seconds to wait.
+def _acquire_calls(storage, window_storage, limits: list[Limit]) -> list[tuple[str, str, int, int]]:
+    """(previous key, current key, limit, expiry) per limit, as the library's limiter passes them."""
+    calls = []
+    for limit in limits:
+        item = limit.item
+        key = item.key_for(limit.who)
+        calls.append(
+            (
+                storage.prefixed_key(window_storage._previous_window_key(key)),
+                storage.prefixed_key(window_storage._current_window_key(key)),
+                item.amount,
+                item.get_expiry(),
+            )
+        )
+    return calls
 
-    It stops at the first refusal unless ``all_refusals``, which counts every limit and reports the
-    longest wait (DRF's behaviour with several throttles).
-    """
+
+def _longest_wait(refused_resets: list[float]) -> int | None:
+    return max(_retry_after(reset) for reset in refused_resets) if refused_resets else None
+
+
+def hit(limits: list[Limit]) -> int | None:
+    """Count one request against every limit: ``None`` if all allow it, else the longest wait in
+    seconds (DRF's behaviour with several throttles). One round trip; a refusal costs one more per
+    refusing limit, for its retry time."""
+    if not limits:
+        return None
     limiter = _limiter()
-    waits: list[int] = []
-    for limit in limits:
-        if not limiter.hit(limit.item, limit.who):
-            waits.append(_retry_after(limiter.get_window_stats(limit.item, limit.who).reset_time))
-            if not all_refusals:
-                break
-    return max(waits) if waits else None
+    storage = limiter.storage
+    script = storage.lua_acquire_sliding_window
+    calls = _acquire_calls(storage, storage, limits)
+    client = storage.get_connection()
+    for attempt in range(2):
+        pipe = client.pipeline(transaction=False)
+        for previous_key, current_key, amount, expiry in calls:
+            pipe.evalsha(script.sha, 2, previous_key, current_key, amount, expiry, 1)
+        try:
+            acquired = pipe.execute()
+            break
+        except redis.exceptions.NoScriptError:  # Redis restarted: its scripts are gone, nothing counted
+            if attempt:
+                raise
+            script.sha = client.script_load(script.script)
+    resets = [
+        limiter.get_window_stats(limit.item, limit.who).reset_time
+        for limit, allowed in zip(limits, acquired, strict=True)
+        if not allowed
+    ]
+    return _longest_wait(resets)
 
 
-async def ahit(limits: list[Limit], *, all_refusals: bool = False) -> int | None:
+async def ahit(limits: list[Limit]) -> int | None:
     """``hit`` for async callers, without a thread."""
+    if not limits:
+        return None
     limiter = _async_limiter()
-    waits: list[int] = []
-    for limit in limits:
-        if not await limiter.hit(limit.item, limit.who):
-            stats = await limiter.get_window_stats(limit.item, limit.who)
-            waits.append(_retry_after(stats.reset_time))
-            if not all_refusals:
-                break
-    return max(waits) if waits else None
+    storage = limiter.storage
+    bridge = storage.bridge
+    script = bridge.lua_acquire_sliding_window
+    calls = _acquire_calls(bridge, storage, limits)
+    client = bridge.get_connection()
+    for attempt in range(2):
+        pipe = client.pipeline(transaction=False)
+        for previous_key, current_key, amount, expiry in calls:
+            pipe.evalsha(script.sha, 2, previous_key, current_key, amount, expiry, 1)
+        try:
+            acquired = await pipe.execute()
+            break
+        except redis.exceptions.NoScriptError:
+            if attempt:
+                raise
+            script.sha = await client.script_load(script.script)
+    resets = [
+        (await limiter.get_window_stats(limit.item, limit.who)).reset_time
+        for limit, allowed in zip(limits, acquired, strict=True)
+        if not allowed
+    ]
+    return _longest_wait(resets)

@@ -272,7 +272,7 @@ class QueueFastPath:
         user = await self._user(headers)
         if settings.QUEUE_THROTTLE_ENABLE:
             # As DRF's check_throttles: every limit counts, the longest wait is reported.
-            throttled = await _throttle(scope, user, "queue_read", all_refusals=True)
+            throttled = await _throttle(scope, user, "queue_read")
             if throttled is not None:
                 return throttled
         event = await self.events.get(event_id)
@@ -282,12 +282,12 @@ class QueueFastPath:
         return 200, status_body(current), []
 
 
-async def _throttle(scope: Scope, user: AbstractBaseUser, throttle_scope: str, *, all_refusals: bool = False):
+async def _throttle(scope: Scope, user: AbstractBaseUser, throttle_scope: str):
     """The queue API's limits (``queueing.throttles``, counted in Redis without a thread): ``None``
     or the 429 answer DRF gives."""
     address = ratelimit.client_address_of_scope(scope)
     limits = queue_limits(throttle_scope, fan_id=user.pk, address=address)
-    wait = await ratelimit.ahit(limits, all_refusals=all_refusals)
+    wait = await ratelimit.ahit(limits)
     if wait is None:
         return None
     response = api_exception_handler(drf_exceptions.Throttled(wait), {})

@@ -2,6 +2,7 @@
 
 import asyncio
 import threading
+import time
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -45,6 +46,50 @@ def test_concurrent_threads_never_exceed_a_limit():
 
     assert len(allowed) == 200
     assert sum(allowed) == 25
+
+
+def test_every_limit_of_a_request_counts_in_one_round_trip_and_the_longest_wait_is_reported(monkeypatch):
+    per_fan = Limit(scope="pair", rate="2/min", who="fan-7")
+    per_address = Limit(scope="pair_ip", rate="1/hour", who="203.0.113.9")
+    executed: list[int] = []
+    pipeline_class = type(ratelimit._limiter().storage.get_connection().pipeline())
+    real_execute = pipeline_class.execute
+
+    def counting_execute(self, *args, **kwargs):
+        executed.append(len(self.command_stack))
+        return real_execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline_class, "execute", counting_execute)
+
+    first = ratelimit.hit([per_fan, per_address])
+    # `limits` reports a window read in the millisecond it was made as resetting now (TTL % expiry).
+    time.sleep(0.01)
+    second = ratelimit.hit([per_fan, per_address])
+
+    assert executed == [2, 2]  # both limits, one pipeline each time
+    assert first is None
+    assert second is not None
+    assert second > 60  # the address's hour, not the fan's minute
+
+
+def test_the_library_reads_the_same_windows_as_the_pipelined_count():
+    # Our pipeline calls the `limits` library's own script with its own keys: its reading agrees.
+    limit = Limit(scope="agree", rate="5/min", who="fan-3")
+    for _ in range(3):
+        assert ratelimit.hit([limit]) is None
+
+    stats = ratelimit._limiter().get_window_stats(limit.item, limit.who)
+
+    assert stats.remaining == 2
+
+
+def test_a_redis_that_lost_its_scripts_still_counts_once():
+    limit = Limit(scope="noscript", rate="2/min", who="fan-4")
+    assert ratelimit.hit([limit]) is None
+    ratelimit._limiter().storage.get_connection().script_flush()
+
+    assert ratelimit.hit([limit]) is None
+    assert ratelimit.hit([limit]) is not None  # counted once per hit, not twice by the retry
 
 
 # Run with async_to_sync and marked django_db like the fast path's tests: pytest-django runs tests
