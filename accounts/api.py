@@ -18,6 +18,7 @@ from accounts.services import (
 )
 from accounts.throttles import AUTH_ADDRESS_THROTTLES, account_login_wait, verify_email_resend_wait
 from core.schema import ErrorSerializer
+from core.throttles import LimitsInOneRoundTrip
 
 TAGS = ["auth"]
 TOKEN_MAX_LENGTH = 4096
@@ -92,7 +93,7 @@ _INVALID = _error("VALIDATION_ERROR: `details` maps each invalid field to its me
 # --- Views ------------------------------------------------------------------------------------------
 
 
-class _PublicAuthApi(APIView):
+class _PublicAuthApi(LimitsInOneRoundTrip, APIView):
     # No authentication at all: a stale or broken Authorization header must not stop a log-in.
     authentication_classes = []
     permission_classes = [AllowAny]

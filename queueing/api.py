@@ -15,6 +15,7 @@ from accounts.services import email_verified_require
 from core import ratelimit
 from core.formats import api_datetime
 from core.schema import ErrorSerializer
+from core.throttles import LimitsInOneRoundTrip
 from events.models import Event
 from queueing.challenges import challenge_issue, challenge_redeem
 from queueing.exceptions import NotInQueue
@@ -97,7 +98,7 @@ def _event_from_path(event_id: int) -> Event:
     return queue_event_get(event_id=event_id)
 
 
-class QueueReadApi(APIView):
+class QueueReadApi(LimitsInOneRoundTrip, APIView):
     throttle_classes = QUEUE_THROTTLES
     throttle_scope = "queue_read"
 

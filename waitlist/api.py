@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from core.formats import api_datetime
 from core.schema import ErrorSerializer
+from core.throttles import LimitsInOneRoundTrip
 from queueing.selectors import queue_event_get
 from queueing.throttles import QUEUE_THROTTLES
 from waitlist.exceptions import NotOnWaitlist
@@ -44,7 +45,7 @@ def _body(entry: WaitlistEntry) -> dict[str, Any]:
     }
 
 
-class WaitlistApi(APIView):
+class WaitlistApi(LimitsInOneRoundTrip, APIView):
     throttle_classes = QUEUE_THROTTLES
     throttle_scope = "queue_read"
 

@@ -218,6 +218,28 @@ def test_position_polling_is_limited(event, fan, fan_api, settings):
     assert codes == [200, 200, 200, 429]
 
 
+def test_a_read_counts_the_fan_and_the_address_limits_in_one_round_trip(event, fan, fan_api, monkeypatch):
+    from core import ratelimit
+
+    queue_join(user=fan, event=event)
+    pipelines: list[int] = []
+    pipeline_class = type(ratelimit._limiter().storage.get_connection().pipeline())
+    real_execute = pipeline_class.execute
+
+    acquire = ratelimit._limiter().storage.lua_acquire_sliding_window.sha
+
+    def counting_execute(self, *args, **kwargs):
+        counted = [command for command, _options in self.command_stack if acquire in command]
+        if counted:
+            pipelines.append(len(counted))
+        return real_execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline_class, "execute", counting_execute)
+
+    assert fan_api.get(f"/api/queue/position/{event.pk}").status_code == 200
+    assert pipelines == [2]  # per fan and per address, together
+
+
 def test_the_switch_turns_queue_limits_off_for_load_tests(event, fan, fan_api, settings):
     _rates(settings, queue_read="1/min")
     settings.QUEUE_THROTTLE_ENABLE = False
