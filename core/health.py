@@ -42,17 +42,35 @@ def redis_ok() -> bool:
         return False
 
 
-def readiness_body(*, database: bool, redis: bool) -> tuple[int, dict[str, str]]:
-    healthy = database and redis
-    return 200 if healthy else 503, {
+def queue_redis_ok() -> bool | None:
+    """The queue's own Redis (``QUEUE_REDIS_URL``, maybe a cluster: every primary answers), or None
+    when the queue lives on ``REDIS_URL`` (checked above)."""
+    if not settings.QUEUE_REDIS_CLUSTER and settings.QUEUE_REDIS_URL == settings.REDIS_URL:
+        return None
+    from queueing.redis_queue import queue_redis  # the queue app's store, reached as it reaches it
+
+    try:
+        return bool(queue_redis().ping())
+    except Exception:  # noqa: BLE001 - any failure means "down"
+        return False
+
+
+def readiness_body(
+    *, database: bool, redis: bool, queue_redis: bool | None = None
+) -> tuple[int, dict[str, str]]:
+    healthy = database and redis and queue_redis is not False
+    body = {
         "status": "ok" if healthy else "unavailable",
         "database": "ok" if database else "down",
         "redis": "ok" if redis else "down",
     }
+    if queue_redis is not None:
+        body["queueRedis"] = "ok" if queue_redis else "down"
+    return 200 if healthy else 503, body
 
 
 def _check_services() -> tuple[int, dict[str, str]]:
-    return readiness_body(database=database_ok(), redis=redis_ok())
+    return readiness_body(database=database_ok(), redis=redis_ok(), queue_redis=queue_redis_ok())
 
 
 class _Readiness:

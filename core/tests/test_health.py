@@ -51,6 +51,15 @@ def probe(method="GET"):
     return async_to_sync(_probe)(method)
 
 
+def test_a_separate_queue_redis_is_checked_too(settings):
+    settings.QUEUE_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+
+    status, _headers, body = probe()
+
+    assert status == 503
+    assert body == {"status": "unavailable", "database": "ok", "redis": "ok", "queueRedis": "down"}
+
+
 def test_healthz_reports_database_and_redis_up():
     status, headers, body = probe()
 
