@@ -341,11 +341,14 @@ def check_node_loss(
     stop = threading.Event()
 
     def reader() -> None:
+        # Paced like polling clients (~80 reads/s in all): fans keep within the shipped per-fan read
+        # limit, which a tight loop over a few dozen fans exhausted, turning the rank check into 429s.
         index = 0
         while not stop.is_set():
             status, _ = position(balancer.base_url, old[index % len(old)], event.pk)
             statuses[status] += 1
             index += 1
+            stop.wait(0.05)
 
     threads = [threading.Thread(target=reader) for _ in range(4)]
     for thread in threads:
