@@ -107,6 +107,7 @@ class LimitsInOneRoundTrip:
 
     def check_throttles(self, request) -> None:
         limits: list[Limit] = []
+        refused = False
         waits: list[float] = []
         for throttle in self.get_throttles():  # type: ignore[attr-defined]
             if isinstance(throttle, SettingsRateThrottle):
@@ -114,11 +115,13 @@ class LimitsInOneRoundTrip:
                 if limit is not None:
                     limits.append(limit)
             elif not throttle.allow_request(request, self):
+                refused = True  # another kind of throttle: as DRF, refused even without a wait
                 wait = throttle.wait()
                 if wait is not None:
                     waits.append(wait)
         wait = ratelimit.hit(limits)
         if wait is not None:
+            refused = True
             waits.append(wait)
-        if waits:
-            self.throttled(request, max(waits))  # type: ignore[attr-defined]
+        if refused:
+            self.throttled(request, max(waits, default=None))  # type: ignore[attr-defined]
