@@ -71,6 +71,8 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _JOIN_PATH = re.compile(r"^/api/queue/join/?$")
 _POSITION_PATH = re.compile(r"^/api/queue/position/([0-9]{1,18})/?$")
+# The request headers this path itself looks at.
+_HEADERS_READ = frozenset({b"host", b"authorization", b"content-type", b"content-length"})
 _MAX_BODY = 8192  # a join with its challenge solution is about 1 kB
 _VERIFIED = datetime.fromtimestamp(0, tz=UTC)  # any time will do: the fast path never shows it
 _JOIN_ROUTE = "api/queue/join"
@@ -192,7 +194,10 @@ class QueueFastPath:
     def _headers(scope: Scope) -> dict[bytes, bytes]:
         headers: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
-            if name in headers:  # a repeated header: leave the subtleties to Django
+            # A repeated header this path reads: leave the subtleties to Django. Others may repeat:
+            # each proxy in front may add its own X-Forwarded-For line (HAProxy does), and
+            # ``client_address_of_scope`` joins them as Django does.
+            if name in headers and name in _HEADERS_READ:
                 raise _PassToDjango
             headers[name] = value
         host = headers.get(b"host", b"").decode("latin-1")
