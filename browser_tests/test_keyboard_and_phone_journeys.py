@@ -144,6 +144,9 @@ def test_a_fan_buys_tickets_on_a_phone(phone: Page, demo_event):
     journey.log_in(page, email=FAN_EMAIL, password=FAN_PASSWORD)
     step(page, "01-events")
     page.get_by_role("link", name=DEMO_EVENT_NAME).first.tap()
+    # Until the tap's navigation commits, "load" is the old page's, and a screenshot taken mid-way
+    # fails ("Unable to capture screenshot", seen once in CI).
+    page.wait_for_url(f"**/events/{DEMO_EVENT_SLUG}/")
     step(page, "02-event")
     page.get_by_role("button", name="Join the queue").tap()
     expect(page.get_by_role("heading", level=1)).to_have_text("Waiting room")
