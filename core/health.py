@@ -45,9 +45,11 @@ def redis_ok() -> bool:
 def queue_redis_ok() -> bool | None:
     """The queue's own Redis (``QUEUE_REDIS_URL``, maybe a cluster: every primary answers), or None
     when the queue lives on ``REDIS_URL`` (checked above)."""
-    if not settings.QUEUE_REDIS_CLUSTER and settings.QUEUE_REDIS_URL == settings.REDIS_URL:
+    # The queue app's store, reached as it reaches it.
+    from queueing.redis_queue import queue_redis, queue_redis_is_separate
+
+    if not queue_redis_is_separate():
         return None
-    from queueing.redis_queue import queue_redis  # the queue app's store, reached as it reaches it
 
     try:
         return bool(queue_redis().ping())

@@ -132,13 +132,18 @@ class StagedKeys:
     admitted: str
 
 
+def queue_redis_is_separate() -> bool:
+    """Whether the queue lives elsewhere than ``REDIS_URL`` (its own address, or a cluster)."""
+    return settings.QUEUE_REDIS_CLUSTER or settings.QUEUE_REDIS_URL != settings.REDIS_URL
+
+
 def queue_redis() -> SyncClient:
     """The queue's Redis: ``QUEUE_REDIS_URL``, a Redis Cluster when ``QUEUE_REDIS_CLUSTER``.
 
     Every read and write of a queue key goes through here (or ``async_queue_redis``); on the default
     address it is the cache's own connection pool.
     """
-    if not settings.QUEUE_REDIS_CLUSTER and settings.QUEUE_REDIS_URL == settings.REDIS_URL:
+    if not queue_redis_is_separate():
         return get_redis_connection("default")
     return sync_client(settings.QUEUE_REDIS_URL, cluster=settings.QUEUE_REDIS_CLUSTER)
 
