@@ -31,9 +31,10 @@ def waitlist_call_to_action(
     result: dict[str, Any] = {"action": None, "event": event}
     if not user.is_authenticated or event.sale_phase() != Event.SalePhase.ON_SALE:
         return result
+    sold_out = not offer_only and _sold_out(context, event)  # the queue page only shows offers
     # Nobody on the list (per process, about a second): no offer to show, and while seats remain no
     # list to join either, so no query for this fan. A sold-out event is always looked at exactly.
-    if not event_has_waitlist(event=event) and (offer_only or not _sold_out(context, event)):
+    if not sold_out and not event_has_waitlist(event=event):
         return result
     entry = waitlist_entry_for(user=user, event=event)
     if entry is not None:
@@ -49,6 +50,6 @@ def waitlist_call_to_action(
             leave_url = reverse("waitlist:leave", kwargs={"slug": event.slug})
             return {**result, "action": "waiting", "status": current, "leave_url": leave_url}
         return result
-    if offer_only or not _sold_out(context, event):
+    if not sold_out:
         return result
     return {**result, "action": "join", "join_url": reverse("waitlist:join", kwargs={"slug": event.slug})}
