@@ -101,8 +101,9 @@ def fan_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return wrapped
 
 
-def _event_or_404(slug: str) -> Event:
-    event = event_get_public(slug=slug)
+def _event_or_404(slug: str, *, read_only: bool = False) -> Event:
+    """``read_only``: the object this process's requests share for about a second (never change it)."""
+    event = event_get_public_cached(slug=slug) if read_only else event_get_public(slug=slug)
     if event is None:
         raise Http404(_("No such event."))
     return event
@@ -233,10 +234,7 @@ def _summary_response(
 @gzip_page
 def seat_map_page(request: HttpRequest, slug: str) -> HttpResponse:
     """The seat map; with ``HX-Target: seat-map`` (section tabs) only the map partial."""
-    # Read only here: the event as this process's requests share it for about a second.
-    event = event_get_public_cached(slug=slug)
-    if event is None:
-        raise Http404(_("No such event."))
+    event = _event_or_404(slug, read_only=True)
     admission = admission_pass_for(user=request.user, event=event)
     if admission is None:
         return _not_admitted_page(request, event)
