@@ -177,6 +177,14 @@ def _acquire_calls(storage, window_storage, limits: list[Limit]) -> list[tuple[s
     return calls
 
 
+def _acquiring_pipeline(client, sha: str, calls: list[tuple[str, str, int, int]]):
+    """A pipeline (sync or asyncio, as ``client``) with the acquire script once per limit, cost 1."""
+    pipe = client.pipeline(transaction=False)
+    for previous_key, current_key, amount, expiry in calls:
+        pipe.evalsha(sha, 2, previous_key, current_key, amount, expiry, 1)
+    return pipe
+
+
 def _longest_wait(refused_resets: list[float]) -> int | None:
     return max(_retry_after(reset) for reset in refused_resets) if refused_resets else None
 
@@ -193,11 +201,8 @@ def hit(limits: list[Limit]) -> int | None:
     calls = _acquire_calls(storage, storage, limits)
     client = storage.get_connection()
     for attempt in range(2):
-        pipe = client.pipeline(transaction=False)
-        for previous_key, current_key, amount, expiry in calls:
-            pipe.evalsha(script.sha, 2, previous_key, current_key, amount, expiry, 1)
         try:
-            acquired = pipe.execute()
+            acquired = _acquiring_pipeline(client, script.sha, calls).execute()
             break
         except redis.exceptions.NoScriptError:  # Redis restarted: its scripts are gone, nothing counted
             if attempt:
@@ -222,11 +227,8 @@ async def ahit(limits: list[Limit]) -> int | None:
     calls = _acquire_calls(bridge, storage, limits)
     client = bridge.get_connection()
     for attempt in range(2):
-        pipe = client.pipeline(transaction=False)
-        for previous_key, current_key, amount, expiry in calls:
-            pipe.evalsha(script.sha, 2, previous_key, current_key, amount, expiry, 1)
         try:
-            acquired = await pipe.execute()
+            acquired = await _acquiring_pipeline(client, script.sha, calls).execute()
             break
         except redis.exceptions.NoScriptError:
             if attempt:
