@@ -72,3 +72,24 @@ def require_service(available: bool, message: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def record_limit_pipelines(monkeypatch) -> list[int]:
+    """From now on, for every pipeline sent on the sync rate-limit client that counts limits
+    (``core.ratelimit``), the number of limits it counted: one entry per round trip."""
+    from core import ratelimit
+
+    storage = ratelimit._limiter().storage
+    acquire = storage.lua_acquire_sliding_window.sha
+    pipeline_class = type(storage.get_connection().pipeline())
+    real_execute = pipeline_class.execute
+    counted: list[int] = []
+
+    def recording_execute(self, *args, **kwargs):
+        limits = [command for command, _options in self.command_stack if acquire in command]
+        if limits:
+            counted.append(len(limits))
+        return real_execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline_class, "execute", recording_execute)
+    return counted

@@ -9,6 +9,7 @@ from asgiref.sync import async_to_sync
 
 from core import ratelimit
 from core.ratelimit import Limit, client_address, client_address_of_request, client_address_of_scope
+from core.testing import record_limit_pipelines
 
 
 def test_a_limit_allows_exactly_its_rate_then_reports_the_wait():
@@ -51,15 +52,7 @@ def test_concurrent_threads_never_exceed_a_limit():
 def test_every_limit_of_a_request_counts_in_one_round_trip_and_the_longest_wait_is_reported(monkeypatch):
     per_fan = Limit(scope="pair", rate="2/min", who="fan-7")
     per_address = Limit(scope="pair_ip", rate="1/hour", who="203.0.113.9")
-    executed: list[int] = []
-    pipeline_class = type(ratelimit._limiter().storage.get_connection().pipeline())
-    real_execute = pipeline_class.execute
-
-    def counting_execute(self, *args, **kwargs):
-        executed.append(len(self.command_stack))
-        return real_execute(self, *args, **kwargs)
-
-    monkeypatch.setattr(pipeline_class, "execute", counting_execute)
+    executed = record_limit_pipelines(monkeypatch)
 
     first = ratelimit.hit([per_fan, per_address])
     # `limits` reports a window read in the millisecond it was made as resetting now (TTL % expiry).

@@ -3,6 +3,7 @@ from rest_framework.test import APIClient
 
 from conftest import jwt_client_for
 from core.formats import api_datetime
+from core.testing import record_limit_pipelines
 from events.tests.factories import EventFactory
 from queueing.services import queue_admit_batch, queue_join
 
@@ -219,22 +220,8 @@ def test_position_polling_is_limited(event, fan, fan_api, settings):
 
 
 def test_a_read_counts_the_fan_and_the_address_limits_in_one_round_trip(event, fan, fan_api, monkeypatch):
-    from core import ratelimit
-
     queue_join(user=fan, event=event)
-    pipelines: list[int] = []
-    pipeline_class = type(ratelimit._limiter().storage.get_connection().pipeline())
-    real_execute = pipeline_class.execute
-
-    acquire = ratelimit._limiter().storage.lua_acquire_sliding_window.sha
-
-    def counting_execute(self, *args, **kwargs):
-        counted = [command for command, _options in self.command_stack if acquire in command]
-        if counted:
-            pipelines.append(len(counted))
-        return real_execute(self, *args, **kwargs)
-
-    monkeypatch.setattr(pipeline_class, "execute", counting_execute)
+    pipelines = record_limit_pipelines(monkeypatch)
 
     assert fan_api.get(f"/api/queue/position/{event.pk}").status_code == 200
     assert pipelines == [2]  # per fan and per address, together
