@@ -13,7 +13,6 @@ from bench.common import (
     create_event,
     ensure_users,
     log,
-    redis,
     solved_challenges,
     summarize_latencies,
     write_tokens,
@@ -110,17 +109,14 @@ def verify_durability(*, event, accepted_new: int) -> dict:
     """Every place Redis handed out has its PostgreSQL row with the same sequence, and there are at
     least as many rows as new joins answered 201 (each 201 is a distinct fan)."""
     from queueing.models import QueueEntry
-    from queueing.redis_queue import QueueKeys
+    from queueing.redis_queue import QueueKeys, waiting_places
 
     rows = dict(
         QueueEntry.objects.filter(event=event, state=QueueEntry.State.WAITING).values_list(
             "user_id", "sequence"
         )
     )
-    in_redis = {
-        int(member): int(score)
-        for member, score in redis().zrange(QueueKeys(event.pk).waiting, 0, -1, withscores=True)
-    }
+    in_redis = dict(waiting_places(QueueKeys(event.pk)))
     missing = [user_id for user_id, seq in in_redis.items() if rows.get(user_id) != seq]
     ok = not missing and len(rows) >= accepted_new
     summary = (

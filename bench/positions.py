@@ -1,7 +1,7 @@
 """(b) Position lookups with a big queue, and (c) Redis memory per queued fan.
 
 The big queue is loaded in bulk, not through a million service calls: the users and queue entries with
-COPY, the waiting sorted set with pipelined ZADDs, exactly the layout ``queueing.redis_queue`` documents.
+COPY, then Redis by the shipped rebuild from PostgreSQL (``queue_ensure_ready``), as after losing Redis.
 It is kept between runs (found again by its name and size).
 """
 
@@ -24,8 +24,6 @@ from bench.http_load import run_wrk
 from bench.joins import _http_result
 from bench.servers import Server
 
-_ZADD_CHUNK = 10_000
-
 
 def big_queue(*, fans: int):
     """An on-sale event with ``fans`` waiting (sequence 1..fans), in PostgreSQL and Redis."""
@@ -34,14 +32,15 @@ def big_queue(*, fans: int):
 
     from events.models import Event
     from queueing.models import QueueEntry
-    from queueing.redis_queue import QueueKeys
+    from queueing.redis_queue import QueueKeys, waiting_count
+    from queueing.services import queue_ensure_ready
 
     name = f"positions-{fans}"
     client = redis()
     for event in Event.objects.filter(name=name).order_by("-pk"):
         keys = QueueKeys(event.pk)
         in_db = QueueEntry.objects.filter(event=event, state=QueueEntry.State.WAITING).count()
-        if in_db == fans and client.zcard(keys.waiting) == fans and client.hget(keys.meta, "ready"):
+        if in_db == fans and waiting_count(keys) == fans and client.hget(keys.meta, "ready"):
             return event, None
     user_ids = ensure_users(fans)
     event = create_event(name)
@@ -62,18 +61,11 @@ def big_queue(*, fans: int):
         cursor.execute("ANALYZE queueing_queueentry")
     copied = time.monotonic()
     memory_before = int(client.info("memory")["used_memory"])
-    pipe = client.pipeline(transaction=False)
-    for start in range(0, fans, _ZADD_CHUNK):
-        chunk = user_ids[start : start + _ZADD_CHUNK]
-        pipe.zadd(keys.waiting, {str(user_id): start + offset + 1 for offset, user_id in enumerate(chunk)})
-        if len(pipe) >= 20:
-            pipe.execute()
-    pipe.set(keys.seq, fans)
-    pipe.execute()
+    queue_ensure_ready(event=event)
     memory_after = int(client.info("memory")["used_memory"])
     log(
         f"queued {fans:,} fans for event {event.pk}: COPY {copied - started:.1f}s, "
-        f"ZADD {time.monotonic() - copied:.1f}s"
+        f"rebuild in Redis {time.monotonic() - copied:.1f}s"
     )
     return event, (memory_after - memory_before)
 
@@ -159,14 +151,14 @@ def http_positions(
 
 
 def redis_memory(*, event, fans: int, populate_delta: int | None, joined_event=None) -> list[Result]:
-    """Bytes of Redis per queued fan: the waiting set's MEMORY USAGE and, when the big queue was just
-    loaded, the growth of INFO used_memory while loading it."""
-    from queueing.redis_queue import QueueKeys
+    """Bytes of Redis per queued fan: the MEMORY USAGE of the waiting line's keys and, when the big
+    queue was just loaded, the growth of INFO used_memory while loading it."""
+    from queueing.redis_queue import QueueKeys, waiting_count
 
     client = redis()
-    usage = int(client.memory_usage(QueueKeys(event.pk).waiting, samples=0))
+    usage = line_memory(client, QueueKeys(event.pk))
     per_fan = usage / fans
-    detail = f"MEMORY USAGE of the waiting set (SAMPLES 0): {usage / 2**20:,.1f} MiB for {fans:,} fans"
+    detail = f"MEMORY USAGE of the line's keys (SAMPLES 0): {usage / 2**20:,.1f} MiB for {fans:,} fans"
     if populate_delta is not None:
         detail += f"; INFO used_memory grew {populate_delta / fans:,.0f} B/fan while loading"
     results = [
@@ -182,9 +174,9 @@ def redis_memory(*, event, fans: int, populate_delta: int | None, joined_event=N
     ]
     if joined_event is not None:
         keys = QueueKeys(joined_event.pk)
-        count = client.zcard(keys.waiting)
+        count = waiting_count(keys)
         if count:
-            joined_usage = int(client.memory_usage(keys.waiting, samples=0))
+            joined_usage = line_memory(client, keys)
             results.append(
                 Result(
                     f"Redis memory per queued fan ({count:,} joined through the join script)",
@@ -192,7 +184,26 @@ def redis_memory(*, event, fans: int, populate_delta: int | None, joined_event=N
                     f"{joined_usage / count:,.0f}",
                     target="≤ 200",
                     met=joined_usage / count <= 200,
-                    detail="MEMORY USAGE of the waiting set (SAMPLES 0)",
+                    detail="MEMORY USAGE of the line's keys (SAMPLES 0)",
                 )
             )
     return results
+
+
+def line_memory(client, keys) -> int:
+    """MEMORY USAGE (SAMPLES 0) summed over the live version of the waiting line's keys."""
+    from queueing.redis_queue import line_version
+
+    version = line_version(keys)
+    buckets = max(client.strlen(keys.line_fenwick(version)) // 4 - 1, 0)
+    user_buckets = int(client.get(keys.line_user_max(version)) or -1) + 1
+    names = [keys.line_bucket(version, bucket) for bucket in range(buckets)]
+    names += [keys.line_users(version, bucket) for bucket in range(user_buckets)]
+    names += [keys.line_fenwick(version), keys.line_user_max(version), keys.size]
+    total = 0
+    for start in range(0, len(names), 5000):
+        pipe = client.pipeline(transaction=False)
+        for name in names[start : start + 5000]:
+            pipe.memory_usage(name, samples=0)
+        total += sum(usage or 0 for usage in pipe.execute())
+    return total

@@ -64,7 +64,7 @@ def queue_counters(*, event: Event, now_epoch: float | None = None) -> QueueCoun
     keys = QueueKeys(event.pk)
     pipe = queue_redis().pipeline(transaction=False)
     pipe.hmget(keys.meta, "ready", "paused")
-    pipe.zcard(keys.waiting)
+    pipe.get(keys.size)
     pipe.scard(keys.pre)
     pipe.zcount(keys.admitted, f"({now_epoch}", "+inf")
     pipe.zcount(keys.admitted, f"({now_epoch}", now_epoch + EXPIRING_SOON_SECONDS)
@@ -73,7 +73,7 @@ def queue_counters(*, event: Event, now_epoch: float | None = None) -> QueueCoun
     (ready, paused), waiting, prequeue, admitted_now, expiring, seq, admitted_total = pipe.execute()
     return QueueCounters(
         ready=ready is not None,
-        waiting=waiting,
+        waiting=as_int(waiting),
         prequeue=prequeue,
         admitted_now=admitted_now,
         expiring_soon=expiring,
@@ -421,7 +421,7 @@ def live_sale_figures(*, events: list[Event] | None = None) -> LiveSaleFigures:
     for event in events:
         keys = QueueKeys(event.pk)
         pipe.hget(keys.meta, "paused")
-        pipe.zcard(keys.waiting)
+        pipe.get(keys.size)
         pipe.scard(keys.pre)
         pipe.zcount(keys.admitted, f"({now_epoch}", "+inf")
         pipe.zcount(keys.admitted, f"({now_epoch}", now_epoch + EXPIRING_SOON_SECONDS)
@@ -442,7 +442,7 @@ def live_sale_figures(*, events: list[Event] | None = None) -> LiveSaleFigures:
     for index, event in enumerate(events):
         _paused, waiting, prequeue, active, expiring, seq = replies[index * 6 : index * 6 + 6]
         labels = {"event": slug[event.pk]}
-        figures.add("turnstile_queue_waiting", "gauge", "Fans waiting in line.", labels, waiting)
+        figures.add("turnstile_queue_waiting", "gauge", "Fans waiting in line.", labels, as_int(waiting))
         figures.add(
             "turnstile_queue_prequeue", "gauge", "Fans in the pre-queue (before opening).", labels, prequeue
         )

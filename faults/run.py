@@ -331,7 +331,7 @@ def _db_retry(function: Callable[[], Any]) -> Any:
 def check(api: Api, event, fans: list[Fan], joins: Joins, redis) -> Check:
     """PostgreSQL's order against what the API says and what Redis holds."""
     from queueing.models import AdmissionPass, QueueEntry
-    from queueing.redis_queue import QueueKeys
+    from queueing.redis_queue import QueueKeys, waiting_places
 
     def rows() -> dict[int, tuple[str, int | None]]:
         return {
@@ -359,9 +359,7 @@ def check(api: Api, event, fans: list[Fan], joins: Joins, redis) -> Check:
     known = [uid for uid in active if uid in by_id]
     result.places_lost = sum(1 for ok in run_all([lambda uid=uid: read(uid) for uid in known]) if not ok)
     try:
-        members = {
-            int(m): int(s) for m, s in redis.zrange(QueueKeys(event.pk).waiting, 0, -1, withscores=True)
-        }
+        members = dict(waiting_places(QueueKeys(event.pk), redis))
     except Exception:  # noqa: BLE001 - Redis down: not recovered
         return Check(places_lost=len(known))
     result.ghosts = sum(1 for uid, seq in members.items() if active.get(uid) != ("waiting", seq))

@@ -10,11 +10,19 @@ key                    type    content
 =====================  ======  ==================================================================
 ``q:{E}:meta``         hash    ``ready`` (sentinel: structures exist), ``opened`` (lottery ran),
                                ``paused``, ``gen`` (the PostgreSQL generation these structures
-                               reflect). Missing after FLUSHALL / a Redis restart → rebuild; a
-                               ``gen`` below PostgreSQL's, or ``seq`` below its highest sequence,
-                               means an older snapshot came back → rebuild too.
+                               reflect), ``v`` (the live version of the line, ``0`` at first).
+                               Missing after FLUSHALL / a Redis restart → rebuild; a ``gen``
+                               below PostgreSQL's, or ``seq`` below its highest sequence, means
+                               an older snapshot came back → rebuild too.
 ``q:{E}:seq``          string  the sequence counter (``INCR``): the only source of order
-``q:{E}:waiting``      zset    member user id, score sequence; position = ``ZRANK`` + 1
+``q:{E}:size``         string  how many fans wait (in the live version of the line)
+``q:{E}:w:V:<b>``      zset    the waiting fans whose sequence // 128 is ``b`` (member user id,
+                               score sequence), in version ``V`` (``meta.v``) of the line
+``q:{E}:u:V:<b>``      hash    the waiting fans whose user id // 128 is ``b``: user id → sequence
+``q:{E}:f:V``          string  a Fenwick tree of how many wait in each sequence bucket: position =
+                               fans in earlier buckets + ``ZRANK`` in the fan's own, + 1
+``q:{E}:um:V``         string  the highest user bucket of version ``V`` (what dropping it deletes)
+``q:{E}:versions``     zset    versions a rebuild wrote, by epoch: what a dead rebuild left behind
 ``q:{E}:head``         string  the highest sequence admitted so far
 ``q:{E}:admitted``     zset    member user id, score pass expiry (epoch seconds); written only
                                after the pass is committed in PostgreSQL
@@ -27,15 +35,16 @@ key                    type    content
 ``q:{E}:stats``        hash    ``admitted_total``, ``wait_sum``, ``wait_count``
 ``q:{E}:pop:<token>``  string  one admission attempt's pop: a retried script call pops nothing
 ``q:{E}:rebuild``      string  the lock of a rebuild from PostgreSQL
-``q:{E}:next:<token>:`` (same)  ``waiting``, ``pre`` and ``admitted`` as one rebuild writes them,
-``<name>``                     in chunks (expiring, in case it dies); renamed over the live keys in
-                               its last step
+``q:{E}:next:<token>:`` (same)  ``pre`` and ``admitted`` as one rebuild writes them (its line is
+``<name>``                     version ``<token>``), in chunks (expiring, in case it dies);
+                               renamed over the live keys in its last step
 =====================  ======  ==================================================================
 """
 
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -78,8 +87,24 @@ class QueueKeys:
         return self._key("seq")
 
     @property
-    def waiting(self) -> str:
-        return self._key("waiting")
+    def size(self) -> str:
+        return self._key("size")
+
+    @property
+    def versions(self) -> str:
+        return self._key("versions")
+
+    def line_bucket(self, version: str, bucket: int) -> str:
+        return self._key(f"w:{version}:{bucket}")
+
+    def line_users(self, version: str, bucket: int) -> str:
+        return self._key(f"u:{version}:{bucket}")
+
+    def line_fenwick(self, version: str) -> str:
+        return self._key(f"f:{version}")
+
+    def line_user_max(self, version: str) -> str:
+        return self._key(f"um:{version}")
 
     @property
     def head(self) -> str:
@@ -119,7 +144,6 @@ class QueueKeys:
     def staged(self, token: str) -> StagedKeys:
         """Where the rebuild ``token`` writes: its own keys, so two rebuilds never mix their halves."""
         return StagedKeys(
-            waiting=self._key(f"next:{token}:waiting"),
             pre=self._key(f"next:{token}:pre"),
             admitted=self._key(f"next:{token}:admitted"),
         )
@@ -127,7 +151,6 @@ class QueueKeys:
 
 @dataclass(frozen=True)
 class StagedKeys:
-    waiting: str
     pre: str
     admitted: str
 
@@ -158,11 +181,129 @@ async def close_async_redis_client() -> None:
     await close_async_clients()
 
 
+BUCKET = 128  # fans per bucket of the line: Redis keeps hashes and sorted sets this small as listpacks
+
+# The waiting line, shared by every script that touches it (prepended to its source). Per event and
+# version V of the line (``meta.v``; a rebuild writes a new version beside the live one and switches):
+#   q:{E}:w:V:<b>  zset    fans whose sequence // BUCKET is b (member user id, score sequence)
+#   q:{E}:u:V:<b>  hash    fans whose user id // BUCKET is b (user id → sequence)
+#   q:{E}:f:V      string  a Fenwick tree (BITFIELD u32 #i, i = b + 1) of how many wait in bucket b;
+#                          (capacity + 1) x 4 bytes long, the capacity a power of two
+#   q:{E}:um:V     string  the highest user bucket written (what dropping V deletes)
+#   q:{E}:size     string  how many wait in the live version
+# Small buckets are listpacks, ~25 B a fan, where one sorted set of millions costs ~120 B (skiplist,
+# hash table, an allocation per member). Position = the fans of earlier buckets (a Fenwick prefix
+# sum: one BITFIELD of ~17 reads) + ZRANK in the fan's own bucket. KEYS[1] is always the event's
+# meta key; the line's keys are named from it, in the same hash slot.
+_LINE_LUA = """
+local B = 128
+local P = string.sub(KEYS[1], 1, -5)
+local V = redis.call('HGET', KEYS[1], 'v') or '0'
+local function wkey(b) return P .. 'w:' .. V .. ':' .. b end
+local function ukey(uid) return P .. 'u:' .. V .. ':' .. math.floor(tonumber(uid) / B) end
+local function fkey() return P .. 'f:' .. V end
+local function fcap()
+  local n = redis.call('STRLEN', fkey())
+  if n == 0 then return 0 end
+  return n / 4 - 1
+end
+local function fget(i) return redis.call('BITFIELD', fkey(), 'GET', 'u32', '#' .. i)[1] end
+local function fadd(i, d)
+  local c = fcap()
+  if c < i then
+    if c == 0 then
+      c = 1
+      redis.call('BITFIELD', fkey(), 'SET', 'u32', '#1', 0)
+    end
+    while c < i do  -- double: the new root holds the old total, the nodes between stay empty
+      local total = fget(c)
+      c = c * 2
+      redis.call('BITFIELD', fkey(), 'SET', 'u32', '#' .. c, total)
+    end
+  end
+  local ops = {'OVERFLOW', 'SAT'}
+  while i <= c do
+    ops[#ops + 1] = 'INCRBY'; ops[#ops + 1] = 'u32'; ops[#ops + 1] = '#' .. i; ops[#ops + 1] = d
+    i = i + bit.band(i, -i)
+  end
+  redis.call('BITFIELD', fkey(), unpack(ops))
+end
+local function fprefix(i)
+  local c = fcap()
+  if i > c then i = c end
+  local ops = {}
+  while i > 0 do
+    ops[#ops + 1] = 'GET'; ops[#ops + 1] = 'u32'; ops[#ops + 1] = '#' .. i
+    i = i - bit.band(i, -i)
+  end
+  if #ops == 0 then return 0 end
+  local sum = 0
+  for _, v in ipairs(redis.call('BITFIELD', fkey(), unpack(ops))) do sum = sum + v end
+  return sum
+end
+local function ffirst()  -- the first bucket (1-based) anyone waits in
+  local c = fcap()
+  if c == 0 or fget(c) == 0 then return nil end
+  local pos, rest, step = 0, 1, c
+  while step >= 1 do
+    local v = fget(pos + step)
+    if v < rest then pos = pos + step; rest = rest - v end
+    step = step / 2
+  end
+  return pos + 1
+end
+local function wseq(uid) return redis.call('HGET', ukey(uid), uid) end
+local function wadd(uid, seq)
+  local b = math.floor(tonumber(seq) / B)
+  redis.call('ZADD', wkey(b), seq, uid)
+  redis.call('HSET', ukey(uid), uid, seq)
+  fadd(b + 1, 1)
+  redis.call('INCR', P .. 'size')
+  local ub = math.floor(tonumber(uid) / B)
+  if ub > tonumber(redis.call('GET', P .. 'um:' .. V) or '-1') then redis.call('SET', P .. 'um:' .. V, ub) end
+end
+local function wrem(uid)
+  local seq = wseq(uid)
+  if not seq then return false end
+  local b = math.floor(tonumber(seq) / B)
+  redis.call('ZREM', wkey(b), uid)
+  redis.call('HDEL', ukey(uid), uid)
+  fadd(b + 1, -1)
+  redis.call('DECR', P .. 'size')
+  return seq
+end
+local function wrank(uid, seq)
+  local b = math.floor(tonumber(seq) / B)
+  return fprefix(b) + redis.call('ZRANK', wkey(b), uid)
+end
+local function wsize() return tonumber(redis.call('GET', P .. 'size') or '0') end
+local function wpop(n)
+  local out = {}
+  while n > 0 do
+    local i = ffirst()
+    if not i then break end
+    local popped = redis.call('ZPOPMIN', wkey(i - 1), n)
+    local k = #popped / 2
+    if k == 0 then break end
+    for j = 1, #popped, 2 do
+      redis.call('HDEL', ukey(popped[j]), popped[j])
+      out[#out + 1] = popped[j]; out[#out + 1] = popped[j + 1]
+    end
+    fadd(i, -k)
+    redis.call('DECRBY', P .. 'size', k)
+    n = n - k
+  end
+  return out
+end
+"""
+
 # Join if absent. Returns {JOIN_WAITING, sequence, rank, size, existed, log} for a queued fan,
 # {JOIN_ADMITTED, expiry, size} for a fan holding an unexpired pass, or a negative code.
 # A fan whose pass expired loses it here and joins at the back. A new place is marked unconfirmed
 # until its PostgreSQL row is known to exist (the repair job drops it otherwise).
-_JOIN_LUA = """
+_JOIN_LUA = (
+    _LINE_LUA
+    + """
 local meta = redis.call('HMGET', KEYS[1], 'ready', 'opened')
 if meta[1] ~= '1' then return {-1} end
 if meta[2] ~= '1' then return {-2} end
@@ -171,41 +312,49 @@ if redis.call('HEXISTS', KEYS[6], uid) == 1 then return {-3} end
 local expiry = redis.call('ZSCORE', KEYS[3], uid)
 if expiry then
   if tonumber(expiry) > tonumber(ARGV[2]) then
-    return {2, expiry, redis.call('ZCARD', KEYS[2])}
+    return {2, expiry, wsize()}
   end
   redis.call('ZREM', KEYS[3], uid)
 end
-local seq = redis.call('ZSCORE', KEYS[2], uid)
+local seq = wseq(uid)
 local existed = 1
 if not seq then
   seq = redis.call('INCR', KEYS[4])
-  redis.call('ZADD', KEYS[2], seq, uid)
+  wadd(uid, seq)
   redis.call('HSET', KEYS[7], uid, seq .. ':' .. ARGV[2])
   existed = 0
 end
-return {1, tostring(seq), redis.call('ZRANK', KEYS[2], uid), redis.call('ZCARD', KEYS[2]), existed,
-        redis.call('LRANGE', KEYS[5], 0, -1)}
+return {1, tostring(seq), wrank(uid, seq), wsize(), existed, redis.call('LRANGE', KEYS[5], 0, -1)}
 """
+)
 
 # Undo a join whose PostgreSQL record failed: remove the place only if it is still the one that
 # join took (a later join of the same fan keeps its own).
-_UNDO_JOIN_LUA = """
+_UNDO_JOIN_LUA = (
+    _LINE_LUA
+    + """
 local unconfirmed = redis.call('HGET', KEYS[2], ARGV[1])
 if unconfirmed and string.match(unconfirmed, '^[^:]*') == ARGV[2] then
   redis.call('HDEL', KEYS[2], ARGV[1])
 end
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('ZREM', KEYS[1], ARGV[1]) end
+if wseq(ARGV[1]) == ARGV[2] then
+  wrem(ARGV[1])
+  return 1
+end
 return 0
 """
+)
 
 # Pop the next batch into `pending` (not yet `admitted`: a pass exists only once PostgreSQL has it).
 # A process dying before its database commit leaves them in `pending` for reads, the next admission
 # or the repair job to finish, never lost. The token makes a retried call (a reply lost to a
 # dropped connection) pop nothing more.
-_ADMIT_LUA = """
+_ADMIT_LUA = (
+    _LINE_LUA
+    + """
 if redis.call('HGET', KEYS[1], 'ready') ~= '1' then return {-1} end
 if not redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[2]) then return {0} end
-local popped = redis.call('ZPOPMIN', KEYS[2], ARGV[1])
+local popped = wpop(tonumber(ARGV[1]))
 local last = nil
 for i = 1, #popped, 2 do
   redis.call('HSET', KEYS[4], popped[i], popped[i + 1])
@@ -216,6 +365,61 @@ if last and tonumber(last) > tonumber(redis.call('GET', KEYS[3]) or '0') then
 end
 return {1, popped}
 """
+)
+
+# One fan's place, every read in one call: {ready, pass expiry, sequence, rank, size, in pre-queue,
+# pre-queue size, admission log, pending} (false for what is missing).
+_STATUS_LUA = (
+    _LINE_LUA
+    + """
+local uid = ARGV[1]
+local seq = wseq(uid)
+local rank = false
+if seq then rank = wrank(uid, seq) end
+return {redis.call('HGET', KEYS[1], 'ready'), redis.call('ZSCORE', KEYS[2], uid), seq, rank, wsize(),
+        redis.call('SISMEMBER', KEYS[3], uid), redis.call('SCARD', KEYS[3]),
+        redis.call('LRANGE', KEYS[4], 0, -1), redis.call('HEXISTS', KEYS[5], uid)}
+"""
+)
+
+# Put fans in the line at the given sequences (ARGV: user id, sequence, ...), moving any already in it.
+_LINE_SET_LUA = (
+    _LINE_LUA
+    + """
+for i = 1, #ARGV, 2 do
+  wrem(ARGV[i])
+  wadd(ARGV[i], ARGV[i + 1])
+end
+return #ARGV / 2
+"""
+)
+
+# Take fans out of the line (ARGV: user ids); returns how many were in it.
+_LINE_REMOVE_LUA = (
+    _LINE_LUA
+    + """
+local removed = 0
+for _, uid in ipairs(ARGV) do
+  if wrem(uid) then removed = removed + 1 end
+end
+return removed
+"""
+)
+
+# A rebuild's bulk write of one bucket of its own version (no line functions: nothing live is read).
+# ARGV: version, 'w' (a sequence bucket) or 'u' (a user bucket), bucket, "user sequence user sequence …".
+_LINE_LOAD_LUA = """
+local key = string.sub(KEYS[1], 1, -5) .. ARGV[2] .. ':' .. ARGV[1] .. ':' .. ARGV[3]
+local args = {}
+if ARGV[2] == 'w' then
+  for uid, seq in string.gmatch(ARGV[4], '(%d+) (%d+)') do args[#args + 1] = seq; args[#args + 1] = uid end
+  redis.call('ZADD', key, unpack(args))
+else
+  for uid, seq in string.gmatch(ARGV[4], '(%d+) (%d+)') do args[#args + 1] = uid; args[#args + 1] = seq end
+  redis.call('HSET', key, unpack(args))
+end
+return #args / 2
+"""
 
 # Record the PostgreSQL generation a change brought, unless a later one is already recorded.
 _SET_GENERATION_LUA = """
@@ -225,17 +429,30 @@ end
 return 1
 """
 
-# The last step of a rebuild: the structures written in chunks (``next:*``) replace the live ones
-# (old values freed in the background); places above the highest sequence read are joins whose row
-# is still in flight and keep their place; never move the counter backwards, keep fans whose
-# admission is still pending out of the waiting set, and mark the structures ready at the generation.
-_REBUILD_FINISH_LUA = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
-local newer = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf', 'WITHSCORES')
-for i = 1, #newer, 2 do redis.call('ZADD', KEYS[5], newer[i + 1], newer[i]) end
-local live = {KEYS[2], KEYS[6], KEYS[7]}
-for i, staged in ipairs({KEYS[5], KEYS[8], KEYS[9]}) do
+# The last step of a rebuild: its version of the line becomes the live one (ARGV[5], holding ARGV[6]
+# fans) and the pre-queue and passes written in chunks (``next:*``) replace the live ones; places
+# above the highest sequence read are joins whose row is still in flight and keep their place; never
+# move the counter backwards, keep fans whose admission is still pending out of the line, and mark the
+# structures ready at the generation. Returns {pending fans, the version replaced} (the caller drops it).
+_REBUILD_FINISH_LUA = (
+    _LINE_LUA
+    + """
+local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+local highest = tonumber(ARGV[1])
+if highest > current then redis.call('SET', KEYS[2], ARGV[1]) end
+local newer = {}
+for b = math.floor(highest / B), fcap() - 1 do
+  local found = redis.call('ZRANGEBYSCORE', wkey(b), '(' .. ARGV[1], '+inf', 'WITHSCORES')
+  for i = 1, #found do newer[#newer + 1] = found[i] end
+end
+local replaced = V
+V = ARGV[5]
+redis.call('SET', KEYS[4], ARGV[6])
+for i = 1, #newer, 2 do
+  if not wseq(newer[i]) then wadd(newer[i], newer[i + 1]) end
+end
+local live = {KEYS[5], KEYS[6]}
+for i, staged in ipairs({KEYS[7], KEYS[8]}) do
   redis.call('UNLINK', live[i])
   if redis.call('EXISTS', staged) == 1 then
     redis.call('RENAME', staged, live[i])
@@ -243,12 +460,12 @@ for i, staged in ipairs({KEYS[5], KEYS[8], KEYS[9]}) do
   end
 end
 local pending = redis.call('HKEYS', KEYS[3])
-for _, uid in ipairs(pending) do
-  redis.call('ZREM', KEYS[2], uid)
-end
-redis.call('HSET', KEYS[4], 'ready', '1', 'opened', ARGV[2], 'paused', ARGV[3], 'gen', ARGV[4])
-return #pending
+for _, uid in ipairs(pending) do wrem(uid) end
+redis.call('HSET', KEYS[1], 'ready', '1', 'opened', ARGV[2], 'paused', ARGV[3], 'gen', ARGV[4], 'v', V)
+if replaced ~= V then redis.call('ZADD', KEYS[9], ARGV[7], replaced) end
+return {#pending, replaced}
 """
+)
 
 
 @cache
@@ -272,7 +489,7 @@ def parse_unconfirmed(value: bytes | str) -> tuple[int, float]:
 
 
 def _join_keys(keys: QueueKeys) -> list[str]:
-    return [keys.meta, keys.waiting, keys.admitted, keys.seq, keys.log, keys.pending, keys.unconfirmed]
+    return [keys.meta, keys.size, keys.admitted, keys.seq, keys.log, keys.pending, keys.unconfirmed]
 
 
 def run_join(keys: QueueKeys, *, user_id: int, now_epoch: float) -> list:
@@ -312,30 +529,138 @@ def queue_rebuild_finish(
     keys: QueueKeys,
     staged: StagedKeys,
     *,
+    version: str,
+    waiting: int,
     max_sequence: int,
     opened: bool,
     paused: bool,
     generation: int,
+    now_epoch: float,
 ) -> None:
+    """Queue the rebuild's last step; its reply is ``[pending fans, the version replaced]``."""
     _pipe_script(
         pipe,
         _REBUILD_FINISH_LUA,
         [
-            keys.seq, keys.waiting, keys.pending, keys.meta, staged.waiting,
-            keys.pre, keys.admitted, staged.pre, staged.admitted,
+            keys.meta, keys.seq, keys.pending, keys.size,
+            keys.pre, keys.admitted, staged.pre, staged.admitted, keys.versions,
         ],
-        [max_sequence, "1" if opened else "0", "1" if paused else "0", generation],
+        [
+            max_sequence, "1" if opened else "0", "1" if paused else "0", generation,
+            version, waiting, now_epoch,
+        ],
     )  # fmt: skip
 
 
 def run_undo_join(keys: QueueKeys, *, user_id: int, sequence: int) -> None:
     _script(_UNDO_JOIN_LUA)(
-        keys=[keys.waiting, keys.unconfirmed], args=[user_id, sequence], client=queue_redis()
+        keys=[keys.meta, keys.unconfirmed], args=[user_id, sequence], client=queue_redis()
     )
 
 
 async def arun_undo_join(keys: QueueKeys, *, user_id: int, sequence: int) -> None:
-    await _arun_script(_UNDO_JOIN_LUA, [keys.waiting, keys.unconfirmed], [user_id, sequence])
+    await _arun_script(_UNDO_JOIN_LUA, [keys.meta, keys.unconfirmed], [user_id, sequence])
+
+
+# --- The line outside the join and the admission ---------------------------------------------------
+
+
+def _status_keys(keys: QueueKeys) -> list[str]:
+    return [keys.meta, keys.admitted, keys.pre, keys.log, keys.pending]
+
+
+def run_status_reads(keys: QueueKeys, *, user_id: int) -> list:
+    """Every read of one fan's place in one call: ``[ready, pass expiry, sequence, rank, size,
+    in pre-queue, pre-queue size, admission log, pending]`` (None for what is missing)."""
+    return _script(_STATUS_LUA)(keys=_status_keys(keys), args=[user_id], client=queue_redis())
+
+
+async def arun_status_reads(keys: QueueKeys, *, user_id: int) -> list:
+    return await _arun_script(_STATUS_LUA, _status_keys(keys), [user_id])
+
+
+def run_line_set(keys: QueueKeys, places: dict[int, int]) -> None:
+    """Put fans (user id → sequence) in the line at once, moving any already in it."""
+    _script(_LINE_SET_LUA)(keys=[keys.meta], args=_flat(places), client=queue_redis())
+
+
+def pipe_line_set(pipe: Any, keys: QueueKeys, places: dict[int, int]) -> None:
+    _pipe_script(pipe, _LINE_SET_LUA, [keys.meta], _flat(places))
+
+
+def run_line_remove(keys: QueueKeys, user_id: int) -> None:
+    _script(_LINE_REMOVE_LUA)(keys=[keys.meta], args=[user_id], client=queue_redis())
+
+
+def pipe_line_remove(pipe: Any, keys: QueueKeys, user_id: int) -> None:
+    _pipe_script(pipe, _LINE_REMOVE_LUA, [keys.meta], [user_id])
+
+
+def _flat(places: dict[int, int]) -> list[int]:
+    return [value for user_id, sequence in places.items() for value in (user_id, sequence)]
+
+
+def pipe_line_load(pipe: Any, keys: QueueKeys, *, version: str, kind: str, bucket: int, pairs: str) -> None:
+    """A rebuild's write of one bucket of its own version: ``kind`` ``w`` (fans of a sequence bucket)
+    or ``u`` (of a user bucket), ``pairs`` "user sequence user sequence …" (one argument, parsed by
+    Redis: a 10,000,000-fan rebuild would otherwise spend most of its time packing 40M arguments)."""
+    _pipe_script(pipe, _LINE_LOAD_LUA, [keys.meta], [version, kind, bucket, pairs])
+
+
+def fenwick_bytes(counts: dict[int, int]) -> bytes:
+    """The line's Fenwick tree (``q:{E}:f:V``) over the fans per sequence bucket ``counts``."""
+    capacity = 1
+    while capacity < max(counts, default=0) + 1:
+        capacity *= 2
+    tree = [0] * (capacity + 1)
+    for bucket, count in counts.items():
+        tree[bucket + 1] = count
+    for index in range(1, capacity + 1):  # each node passes its sum to its parent: O(n)
+        parent = index + (index & -index)
+        if parent <= capacity:
+            tree[parent] += tree[index]
+    return struct.pack(f">{capacity + 1}I", *tree)
+
+
+def line_version(keys: QueueKeys, client: SyncClient | None = None) -> str:
+    version = (client or queue_redis()).hget(keys.meta, "v")
+    return as_text(version) if version is not None else "0"
+
+
+def drop_line_version(keys: QueueKeys, version: str) -> None:
+    """Delete one version of the line (replaced by a rebuild, or left by one that died)."""
+    client = queue_redis()
+    buckets = max(client.strlen(keys.line_fenwick(version)) // 4 - 1, 0)
+    user_buckets = int(client.get(keys.line_user_max(version)) or -1) + 1
+    names = [keys.line_bucket(version, bucket) for bucket in range(buckets)]
+    names += [keys.line_users(version, bucket) for bucket in range(user_buckets)]
+    names += [keys.line_fenwick(version), keys.line_user_max(version)]
+    for start in range(0, len(names), 1000):
+        client.unlink(*names[start : start + 1000])
+    client.zrem(keys.versions, version)
+
+
+def waiting_places(keys: QueueKeys, client: SyncClient | None = None) -> list[tuple[int, int]]:
+    """Every fan in the line as ``(user id, sequence)``, in order (tests, benchmarks, fault checks)."""
+    client = client or queue_redis()
+    version = line_version(keys, client)
+    buckets = max(client.strlen(keys.line_fenwick(version)) // 4 - 1, 0)
+    places = []
+    for bucket in range(buckets):
+        bucket_places: list[Any] = client.zrange(keys.line_bucket(version, bucket), 0, -1, withscores=True)
+        places += [(int(member), int(score)) for member, score in bucket_places]
+    return places
+
+
+def waiting_sequence(keys: QueueKeys, user_id: int) -> int | None:
+    """The fan's sequence in the line, or None."""
+    version = line_version(keys)
+    sequence = queue_redis().hget(keys.line_users(version, user_id // BUCKET), str(user_id))
+    return None if sequence is None else int(sequence)
+
+
+def waiting_count(keys: QueueKeys) -> int:
+    return as_int(queue_redis().get(keys.size))
 
 
 def run_set_generation(keys: QueueKeys, *, generation: int) -> None:
@@ -354,7 +679,7 @@ def run_admit(keys: QueueKeys, *, size: int, token: str, token_seconds: int) -> 
     already popped (its fans are in ``pending``) or ``[ADMIT_NOT_READY]``.
     """
     return admit_script()(
-        keys=[keys.meta, keys.waiting, keys.head, keys.pending, keys.pop_token(token)],
+        keys=[keys.meta, keys.size, keys.head, keys.pending, keys.pop_token(token)],
         args=[size, token_seconds],
         client=queue_redis(),
     )
@@ -368,6 +693,11 @@ def parse_admission_log(raw: Iterable[bytes | str]) -> list[tuple[float, int]]:
         epoch, _, count = text.partition(":")
         entries.append((float(epoch), int(count)))
     return entries
+
+
+def as_text(value: Any) -> str:
+    """A Redis reply's text (bytes from the clients here; str from a decoding client)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def as_int(value: bytes | str | int | None, default: int = 0) -> int:

@@ -38,11 +38,13 @@ from queueing.exceptions import EventNotFound
 from queueing.models import AdmissionPass, QueueEntry
 from queueing.redis_queue import (
     QueueKeys,
+    arun_status_reads,
     as_float,
     as_int,
     async_queue_redis,
     parse_admission_log,
     queue_redis,
+    run_status_reads,
 )
 
 
@@ -147,19 +149,6 @@ def _epoch_to_datetime(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, tz=UTC)
 
 
-def _add_status_reads(pipe, keys: QueueKeys, user_id: str) -> None:
-    """The reads of one fan's place, queued on a pipeline (sync or asyncio): one round trip."""
-    pipe.hget(keys.meta, "ready")
-    pipe.zscore(keys.admitted, user_id)
-    pipe.zscore(keys.waiting, user_id)
-    pipe.zrank(keys.waiting, user_id)
-    pipe.zcard(keys.waiting)
-    pipe.sismember(keys.pre, user_id)
-    pipe.scard(keys.pre)
-    pipe.lrange(keys.log, 0, -1)
-    pipe.hexists(keys.pending, user_id)
-
-
 # The fan is nowhere in Redis: only PostgreSQL can tell an ended turn from "never joined".
 _NOT_IN_REDIS = object()
 # Popped by an admission that has not committed (or crashed): finish it, then read again.
@@ -218,9 +207,7 @@ def _redis_lacks(*, latest: QueueEntry | None, user, event: Event) -> bool:
 
 
 def _read_status(*, user, event: Event) -> tuple[QueueStatus | object, list]:
-    pipe = queue_redis().pipeline(transaction=False)
-    _add_status_reads(pipe, QueueKeys(event.pk), str(user.pk))
-    reads = pipe.execute()
+    reads = run_status_reads(QueueKeys(event.pk), user_id=user.pk)
     if reads[0] is None:
         return _NOT_READY, reads
     return _status_from_reads(event=event, reads=reads), reads
@@ -266,9 +253,7 @@ async def aqueue_status(*, user, event: Event, in_line_only: bool = False) -> Qu
     PostgreSQL for an ended turn (None instead of "expired"): a join only asks "is this fan in line?",
     and every new fan would otherwise cost a query in that one thread.
     """
-    pipe = (await async_queue_redis()).pipeline(transaction=False)
-    _add_status_reads(pipe, QueueKeys(event.pk), str(user.pk))
-    reads = await pipe.execute()
+    reads = await arun_status_reads(QueueKeys(event.pk), user_id=user.pk)
     status = _status_from_reads(event=event, reads=reads) if reads[0] is not None else _NOT_READY
     if isinstance(status, QueueStatus):
         return status
@@ -317,13 +302,15 @@ def queue_stats(*, event: Event) -> QueueStats:
     for attempt in range(2):
         pipe = queue_redis().pipeline(transaction=False)
         pipe.hmget(keys.meta, "ready", "paused")
-        pipe.zcard(keys.waiting)
+        pipe.get(keys.size)
         pipe.scard(keys.pre)
         pipe.zcount(keys.admitted, f"({now_epoch}", "+inf")
         pipe.hmget(keys.stats, "admitted_total", "wait_sum", "wait_count")
         pipe.get(keys.head)
         pipe.lrange(keys.log, 0, -1)
-        (ready, paused), size, pre_size, active, (total, wait_sum, wait_count), head, raw_log = pipe.execute()
+        (ready, paused), raw_size, pre_size, active, (total, wait_sum, wait_count), head, raw_log = (
+            pipe.execute()
+        )
         if ready is not None or attempt:
             break
         from queueing.services import queue_ensure_ready
@@ -334,7 +321,7 @@ def queue_stats(*, event: Event) -> QueueStats:
     count = as_int(wait_count)
     return QueueStats(
         event_id=event.pk,
-        queue_size=size,
+        queue_size=as_int(raw_size),
         prequeue_size=pre_size,
         admitted_active=active,
         admitted_total=as_int(total),

@@ -63,6 +63,7 @@ from queueing.redis_queue import (
     ADMIT_ALREADY_POPPED,
     ADMIT_NOT_READY,
     ADMIT_POPPED,
+    BUCKET,
     JOIN_ADMITTED,
     JOIN_NOT_OPENED,
     JOIN_NOT_READY,
@@ -71,13 +72,22 @@ from queueing.redis_queue import (
     arun_join,
     arun_undo_join,
     as_int,
+    as_text,
+    drop_line_version,
+    fenwick_bytes,
+    line_version,
     parse_admission_log,
     parse_unconfirmed,
+    pipe_line_load,
+    pipe_line_remove,
+    pipe_line_set,
     queue_rebuild_finish,
     queue_redis,
     queue_set_generation,
     run_admit,
     run_join,
+    run_line_remove,
+    run_line_set,
     run_set_generation,
     run_undo_join,
 )
@@ -100,6 +110,8 @@ _CHUNK = 5000
 _CHUNKS_PER_ROUND_TRIP = 20
 # Staging keys of a rebuild expire this long after its last write (a rebuild that died mid-way).
 _STAGING_SECONDS = 600
+# Rows of the rebuild's grouped read (a bucket of up to 128 fans each) written per round trip.
+_LINE_GROUPS_PER_ROUND_TRIP = 500
 _REBUILD_LOCK_SECONDS = 120
 
 
@@ -314,11 +326,11 @@ def _reconcile_join(*, user, event: Event, sequence: int, attempts: int = 2) -> 
             if entry.sequence == sequence:  # a concurrent repeat of this join recorded our place first
                 already = False
             else:
-                client.zadd(keys.waiting, {str(user.pk): entry.sequence or sequence})
+                run_line_set(keys, {user.pk: entry.sequence or sequence})
         elif entry.state == QueueEntry.State.ADMITTED:
             admission = AdmissionPass.objects.filter(queue_entry=entry, ended_at__isnull=True).first()
             if admission is not None and admission.expires_at > now:
-                client.zrem(keys.waiting, str(user.pk))
+                run_line_remove(keys, user.pk)
                 client.zadd(keys.admitted, {str(user.pk): admission.expires_at.timestamp()})
             else:  # the turn is over: this join goes to the back with the new place
                 _end_entry(entry=entry, state=QueueEntry.State.EXPIRED, now=now)
@@ -397,7 +409,7 @@ def queue_leave(*, user, event: Event) -> None:
         _end_entry(entry=entry, state=QueueEntry.State.LEFT, now=now)
     keys = QueueKeys(event.pk)
     pipe = queue_redis().pipeline(transaction=True)
-    pipe.zrem(keys.waiting, str(user.pk))
+    pipe_line_remove(pipe, keys, user.pk)
     pipe.srem(keys.pre, str(user.pk))
     pipe.zrem(keys.admitted, str(user.pk))
     pipe.hdel(keys.pending, str(user.pk))
@@ -447,7 +459,7 @@ def queue_open_prequeue(*, event: Event) -> int:
                     chunk = zip(
                         entries[start : start + _CHUNK], sequences[start : start + _CHUNK], strict=True
                     )
-                    pipe.zadd(keys.waiting, {str(user_id): seq for (_, user_id), seq in chunk})
+                    pipe_line_set(pipe, keys, {user_id: seq for (_, user_id), seq in chunk})
                 pipe.delete(keys.pre)
                 pipe.execute()
             state.opened_at = now
@@ -827,16 +839,17 @@ def _rebuild(*, event: Event) -> int:
     _event_queue_state(event)
     if client.hlen(keys.pending):
         queue_finish_pending(event=event, now=now)
+    # Each rebuild writes a version of the line of its own beside the live one and switches to it in
+    # its last step: readers never see half of one, and one outliving its lock never mixes with another.
+    version = secrets.token_hex(8)
+    _drop_abandoned_line_versions(keys)
+    client.zadd(keys.versions, {version: time.time()})
     # The queue row lock holds admissions, leaves and the lottery still while PostgreSQL is read and
     # Redis written, so Redis gets one consistent picture and the generation that goes with it.
     with transaction.atomic():
         state = EventQueue.objects.select_for_update().get(event=event)
+        waiting = _write_line_version(keys, event=event, version=version)
         entries = QueueEntry.objects.filter(event=event)
-        waiting = list(
-            entries.filter(state=QueueEntry.State.WAITING, sequence__isnull=False).values_list(
-                "user_id", "sequence"
-            )
-        )
         prequeue = list(entries.filter(state=QueueEntry.State.PREQUEUE).values_list("user_id", flat=True))
         passes = list(
             AdmissionPass.objects.filter(event=event, ended_at__isnull=True, expires_at__gt=now).values_list(
@@ -844,7 +857,7 @@ def _rebuild(*, event: Event) -> int:
             )
         )
         was_admitted = Q(admitted_at__isnull=False)
-        totals = entries.aggregate(
+        totals = entries.aggregate(  # after the line was read: every sequence read is at most this
             max_sequence=Max("sequence"),
             head=Max("sequence", filter=was_admitted),
             admitted_total=Count("pk", filter=was_admitted),
@@ -859,21 +872,15 @@ def _rebuild(*, event: Event) -> int:
         # Written in chunks beside the live keys, then swapped in by one short script: a 10,000,000-fan
         # queue in one MULTI kept the shard busy longer than the client's socket timeout (the rebuild
         # failed and was retried forever) and stalled every other key on it meanwhile.
-        # Each rebuild its own staging keys: one outliving its lock never swaps in another's half.
-        staged = keys.staged(secrets.token_hex(8))
+        staged = keys.staged(version)
         pipe = client.pipeline(transaction=False)
 
         def flush_chunks(*, force: bool = False) -> None:
             if force or len(pipe) >= _CHUNKS_PER_ROUND_TRIP:
-                for key in (staged.waiting, staged.pre, staged.admitted):
+                for key in (staged.pre, staged.admitted):
                     pipe.expire(key, _STAGING_SECONDS)  # a rebuild that dies leaves nothing for long
                 pipe.execute()
 
-        for start in range(0, len(waiting), _CHUNK):
-            pipe.zadd(
-                staged.waiting, {str(user_id): seq or 0 for user_id, seq in waiting[start : start + _CHUNK]}
-            )
-            flush_chunks()
         for start in range(0, len(prequeue), _CHUNK):
             pipe.sadd(staged.pre, *[str(user_id) for user_id in prequeue[start : start + _CHUNK]])
             flush_chunks()
@@ -900,14 +907,59 @@ def _rebuild(*, event: Event) -> int:
             pipe,
             keys,
             staged,
+            version=version,
+            waiting=waiting,
             max_sequence=max_sequence,
             opened=state.opened_at is not None,
             paused=state.is_paused,
             generation=state.generation,
+            now_epoch=time.time(),
         )
-        pipe.execute()
-    logger.info("Rebuilt the queue of event %s from the database: %s waiting.", event.pk, len(waiting))
-    return len(waiting)
+        _pending, replaced = pipe.execute()[-1]
+    drop_line_version(keys, as_text(replaced))
+    logger.info("Rebuilt the queue of event %s from the database: %s waiting.", event.pk, waiting)
+    return waiting
+
+
+# PostgreSQL groups the waiting fans both ways in one statement (one snapshot): by sequence bucket
+# for the line's sorted sets and by user bucket for its hashes, each group's pairs as one string.
+_LINE_GROUPS_SQL = f"""
+SELECT sequence / {BUCKET}, user_id / {BUCKET}, count(*), string_agg(user_id || ' ' || sequence, ' ')
+FROM {QueueEntry._meta.db_table}
+WHERE event_id = %s AND state = %s AND sequence IS NOT NULL
+GROUP BY GROUPING SETS ((sequence / {BUCKET}), (user_id / {BUCKET}))
+"""  # noqa: S608 - no input in the text
+
+
+def _write_line_version(keys: QueueKeys, *, event: Event, version: str) -> int:
+    """Write the waiting fans PostgreSQL holds as ``version`` of the line; returns how many."""
+    counts: dict[int, int] = {}
+    top_user_bucket = -1
+    pipe = queue_redis().pipeline(transaction=False)
+    with connection.chunked_cursor() as cursor:  # streamed: Redis writes while PostgreSQL sends
+        cursor.execute(_LINE_GROUPS_SQL, [event.pk, QueueEntry.State.WAITING])
+        while rows := cursor.fetchmany(_LINE_GROUPS_PER_ROUND_TRIP):
+            for sequence_bucket, user_bucket, count, pairs in rows:
+                if sequence_bucket is not None:
+                    counts[sequence_bucket] = count
+                    pipe_line_load(pipe, keys, version=version, kind="w", bucket=sequence_bucket, pairs=pairs)
+                else:
+                    top_user_bucket = max(top_user_bucket, user_bucket)
+                    pipe_line_load(pipe, keys, version=version, kind="u", bucket=user_bucket, pairs=pairs)
+            pipe.execute()
+    pipe.set(keys.line_fenwick(version), fenwick_bytes(counts))
+    pipe.set(keys.line_user_max(version), top_user_bucket)
+    pipe.execute()
+    return sum(counts.values())
+
+
+def _drop_abandoned_line_versions(keys: QueueKeys) -> None:
+    """Versions of the line that rebuilds which died wrote (old enough that none is still writing)."""
+    client = queue_redis()
+    live = line_version(keys)
+    for raw in client.zrangebyscore(keys.versions, "-inf", time.time() - _STAGING_SECONDS):
+        if as_text(raw) != live:
+            drop_line_version(keys, as_text(raw))
 
 
 # --- Admission outside the line (the waiting list's offers) ---------------------------------------

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from events.tests.factories import EventFactory
 from queueing.models import AdmissionPass, AdmissionTick, EventQueue, QueueEntry
-from queueing.redis_queue import QueueKeys, parse_admission_log, queue_redis, run_admit
+from queueing.redis_queue import QueueKeys, parse_admission_log, queue_redis, run_admit, waiting_count
 from queueing.selectors import (
     QueueState,
     admission_pass_for,
@@ -142,7 +142,7 @@ def test_a_retried_pop_call_pops_nothing_more(event, queued):
     assert first[0] == 1
     assert len(first[1]) == 6
     assert again == [0]
-    assert queue_redis().zcard(keys.waiting) == 4
+    assert waiting_count(keys) == 4
 
 
 def test_a_tick_claimed_in_postgresql_admits_no_second_batch_after_redis_forgot_everything(event, queued):

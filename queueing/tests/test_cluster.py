@@ -11,7 +11,7 @@ from django_redis import get_redis_connection
 from redis.cluster import RedisCluster, key_slot
 
 from events.tests.factories import EventFactory
-from queueing.redis_queue import QueueKeys, queue_redis
+from queueing.redis_queue import QueueKeys, queue_redis, waiting_sequence
 from queueing.services import queue_join
 
 pytestmark = pytest.mark.django_db
@@ -56,4 +56,4 @@ def test_on_the_cluster_no_queue_key_lands_on_the_plain_redis(event, fan):
 
     plain = get_redis_connection("default")
     assert list(plain.scan_iter(match="q:{*")) == []
-    assert queue_redis().zscore(QueueKeys(event.pk).waiting, str(fan.pk)) == 1.0
+    assert waiting_sequence(QueueKeys(event.pk), fan.pk) == 1

@@ -10,7 +10,7 @@ from django.db import OperationalError
 
 from queueing import services
 from queueing.models import AdmissionPass, QueueEntry
-from queueing.redis_queue import QueueKeys, queue_redis, run_join
+from queueing.redis_queue import QueueKeys, queue_redis, run_join, waiting_sequence
 from queueing.selectors import QueueState, admission_pass_is_valid, queue_status
 from queueing.services import (
     queue_admit_batch,
@@ -126,7 +126,7 @@ def test_a_place_within_its_grace_is_left_to_its_join(event, make_fans):
     run_join(QueueKeys(event.pk), user_id=fan.pk, now_epoch=time.time())
 
     assert queue_repair(event=event, grace_seconds=60).places_dropped == 0
-    assert queue_redis().zscore(QueueKeys(event.pk).waiting, str(fan.pk)) is not None
+    assert waiting_sequence(QueueKeys(event.pk), fan.pk) is not None
 
 
 def test_the_repair_confirms_a_place_whose_row_exists(event, make_fans):
@@ -157,7 +157,7 @@ def test_a_join_whose_commit_landed_before_the_connection_broke_answers_its_plac
 
     assert joined.position == 2
     assert QueueEntry.objects.get(user=fan).sequence == joined.sequence
-    assert queue_redis().zscore(QueueKeys(event.pk).waiting, str(fan.pk)) == joined.sequence
+    assert waiting_sequence(QueueKeys(event.pk), fan.pk) == joined.sequence
 
 
 def test_a_join_whose_fate_is_unknown_is_settled_by_the_repair(event, make_fans, monkeypatch):

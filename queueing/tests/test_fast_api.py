@@ -23,7 +23,7 @@ from events.tests.factories import EventFactory
 from queueing.batching import close_batchers, join_recorder
 from queueing.fast_api import QueueFastPath
 from queueing.models import QueueEntry
-from queueing.redis_queue import close_async_redis_client, queue_redis
+from queueing.redis_queue import close_async_redis_client, queue_redis, waiting_sequence
 from queueing.services import (
     aqueue_join,
     queue_admit_batch,
@@ -433,7 +433,7 @@ def test_a_fast_join_postgresql_did_not_record_leaves_no_place_in_redis(event, f
     with pytest.raises(psycopg.OperationalError):
         async_to_sync(join)()
 
-    assert queue_redis().zscore(QueueKeys(event.pk).waiting, str(fan.pk)) is None
+    assert waiting_sequence(QueueKeys(event.pk), fan.pk) is None
     monkeypatch.undo()
     assert async_to_sync(join)().position == 2
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from events.tests.factories import EventFactory
 from queueing.exceptions import NotInQueue, SaleClosed
 from queueing.models import AdmissionPass, QueueEntry
-from queueing.redis_queue import QueueKeys, queue_redis
+from queueing.redis_queue import QueueKeys, queue_redis, waiting_count, waiting_sequence
 from queueing.selectors import QueueState, queue_status
 from queueing.services import queue_admit_batch, queue_join, queue_leave
 from queueing.tests.helpers import in_thread
@@ -59,7 +59,7 @@ def test_one_fan_joining_from_twenty_tabs_at_once_gets_one_place(make_fans):
     assert {r.sequence for r in results} == {1}
     assert sum(not r.already_in_queue for r in results) == 1
     assert QueueEntry.objects.filter(event=event, user=fan).count() == 1
-    assert queue_redis().zcard(QueueKeys(event.pk).waiting) == 1
+    assert waiting_count(QueueKeys(event.pk)) == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -180,7 +180,7 @@ def test_a_join_postgresql_did_not_record_leaves_no_place_in_redis(event, make_f
     with pytest.raises(OperationalError):
         queue_join(user=fan, event=event)
 
-    assert queue_redis().zscore(QueueKeys(event.pk).waiting, str(fan.pk)) is None
+    assert waiting_sequence(QueueKeys(event.pk), fan.pk) is None
     assert queue_status(user=fan, event=event) is None
     monkeypatch.undo()
     assert queue_join(user=fan, event=event).position == 2

@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 
 import pytest
@@ -6,7 +7,16 @@ from django.utils import timezone
 
 from events.tests.factories import EventFactory
 from queueing import services
-from queueing.redis_queue import QueueKeys, queue_redis
+from queueing.redis_queue import (
+    BUCKET,
+    QueueKeys,
+    fenwick_bytes,
+    line_version,
+    queue_redis,
+    run_line_set,
+    waiting_count,
+    waiting_places,
+)
 from queueing.selectors import QueueState, admission_pass_is_valid, queue_stats, queue_status
 from queueing.services import queue_admit_batch, queue_join, queue_leave, queue_rebuild_from_database
 
@@ -102,35 +112,55 @@ def test_the_rebuild_command_restores_the_queue_by_slug(event, queue_in_progress
     call_command("rebuild_queue", event.slug)
 
     assert "4 fan(s) waiting" in capsys.readouterr().out
-    assert queue_redis().zcard(QueueKeys(event.pk).waiting) == 4
+    assert waiting_count(QueueKeys(event.pk)) == 4
     assert _snapshot(event, queue_in_progress) == before
 
 
-def test_a_rebuild_written_in_many_round_trips_restores_every_place_and_leaves_no_staging_keys(
+def test_a_rebuild_written_in_many_round_trips_restores_every_place_and_leaves_nothing_behind(
     event, make_fans, monkeypatch
 ):
     # Tiny chunks: the same path a 10,000,000-fan queue takes (many round trips, then one swap).
     monkeypatch.setattr(services, "_CHUNK", 2)
     monkeypatch.setattr(services, "_CHUNKS_PER_ROUND_TRIP", 2)
+    monkeypatch.setattr(services, "_LINE_GROUPS_PER_ROUND_TRIP", 2)
+    keys = QueueKeys(event.pk)
+    client = queue_redis()
+    services.queue_ensure_ready(event=event)
+    client.set(keys.seq, BUCKET - 6)  # the fans' places straddle two buckets of the line
     fans = make_fans(11)
     for fan in fans:
         queue_join(user=fan, event=event)
     queue_admit_batch(event=event)
-    keys = QueueKeys(event.pk)
-    client = queue_redis()
     before = _snapshot(event, fans)
     client.flushdb()
-    stale = keys.staged("died-half-way")  # left over by a rebuild whose process died
-    client.zadd(stale.waiting, {"999999": 1})
+    # Left over by a rebuild whose process died half way, long enough ago: a version of the line
+    # and the staged pre-queue.
+    client.zadd(keys.line_bucket("dead", 0), {"999999": 1})
+    client.hset(keys.line_users("dead", 999999 // BUCKET), "999999", 1)
+    client.set(keys.line_user_max("dead"), 999999 // BUCKET)
+    client.set(keys.line_fenwick("dead"), fenwick_bytes({0: 1}))
+    client.zadd(keys.versions, {"dead": time.time() - 3600})
+    stale = keys.staged("died-half-way")
+    client.sadd(stale.pre, "999999")
 
     assert queue_rebuild_from_database(event=event) == 8
 
     assert _snapshot(event, fans) == before
-    assert client.zcard(keys.waiting) == 8
+    assert waiting_count(keys) == 8
+    assert waiting_places(keys) == [(fan.pk, BUCKET - 6 + 1 + index) for index, fan in enumerate(fans)][3:]
     assert client.zcard(keys.admitted) == 3
-    assert client.ttl(keys.waiting) == -1, "the live queue never expires"
+    live = line_version(keys)
+    assert {version.decode() for version in client.zrange(keys.versions, 0, -1)} == {live}
+    line_keys = {
+        key.decode()
+        for pattern in ("w", "u", "f", "um")
+        for key in client.scan_iter(match=f"q:{{{event.pk}}}:{pattern}:*")
+    }
+    assert line_keys
+    assert all(f":{live}" in key for key in line_keys), "the dead rebuild's version is gone"
+    assert all(client.ttl(key) == -1 for key in line_keys), "the live queue never expires"
     staging = {key.decode() for key in client.scan_iter(match=f"q:{{{event.pk}}}:next:*")}
-    assert staging == {stale.waiting}, "this rebuild's own staging keys were swapped in"
+    assert staging == {stale.pre}, "this rebuild's own staging keys were swapped in"
 
 
 def test_a_join_above_the_rows_read_keeps_its_place_through_a_chunked_rebuild(event, make_fans):
@@ -139,13 +169,9 @@ def test_a_join_above_the_rows_read_keeps_its_place_through_a_chunked_rebuild(ev
         queue_join(user=fan, event=event)
     keys = QueueKeys(event.pk)
     # A join whose row is still in flight: in Redis with the next sequence, not yet in PostgreSQL.
-    queue_redis().zadd(keys.waiting, {str(fans[2].pk): 3})
+    run_line_set(keys, {fans[2].pk: 3})
     queue_redis().set(keys.seq, 3)
 
     queue_rebuild_from_database(event=event)
 
-    assert queue_redis().zrange(keys.waiting, 0, -1, withscores=True) == [
-        (str(fans[0].pk).encode(), 1.0),
-        (str(fans[1].pk).encode(), 2.0),
-        (str(fans[2].pk).encode(), 3.0),
-    ]
+    assert waiting_places(keys) == [(fans[0].pk, 1), (fans[1].pk, 2), (fans[2].pk, 3)]
