@@ -12,7 +12,7 @@ from core.exceptions import ServiceUnavailable, store_outage
 from core.views import server_error
 from events.tests.factories import EventFactory
 from queueing import api as queue_api
-from queueing import selectors
+from queueing import redis_queue, selectors
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +27,7 @@ def redis_down(monkeypatch):
     """The queue's Redis refuses connections (nothing listens on port 1)."""
     dead = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
     monkeypatch.setattr(selectors, "queue_redis", lambda: dead)
+    monkeypatch.setattr(redis_queue, "queue_redis", lambda: dead)  # the status script's client
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from queueing.redis_queue import (
 )
 
 EVENT_ID = 424242
+_COMPACT = (b"listpack", b"ziplist")
 
 
 def _ready(keys: QueueKeys) -> None:
@@ -94,13 +95,14 @@ def test_popping_more_than_wait_empties_the_line_and_a_new_join_starts_again():
 
 
 def test_a_full_bucket_stays_in_redis_compact_encoding():
-    # The memory per fan rests on it: a bucket of 128 fans is a listpack, not a skiplist or hash table.
+    # The memory per fan rests on it: a bucket of 128 fans is a listpack (a ziplist before Redis 7),
+    # not a skiplist or hash table.
     keys = QueueKeys(EVENT_ID)
     run_line_set(keys, {user_id: user_id for user_id in range(BUCKET, 2 * BUCKET)})
     version = line_version(keys)
     client = queue_redis()
 
     assert client.zcard(keys.line_bucket(version, 1)) == BUCKET
-    assert client.object("encoding", keys.line_bucket(version, 1)) == b"listpack"
+    assert client.object("encoding", keys.line_bucket(version, 1)) in _COMPACT
     assert client.hlen(keys.line_users(version, 1)) == BUCKET
-    assert client.object("encoding", keys.line_users(version, 1)) == b"listpack"
+    assert client.object("encoding", keys.line_users(version, 1)) in _COMPACT
