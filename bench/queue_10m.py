@@ -191,8 +191,9 @@ def measure(*, event, fans: int, label: str, node_urls: list[str]) -> list[Resul
     from django.db import connection
 
     from accounts.models import User
+    from bench.positions import line_memory
     from queueing.models import QueueEntry
-    from queueing.redis_queue import QueueKeys, queue_redis
+    from queueing.redis_queue import QueueKeys, queue_redis, waiting_count
     from queueing.selectors import queue_status
     from queueing.services import queue_ensure_ready, queue_join
 
@@ -203,10 +204,10 @@ def measure(*, event, fans: int, label: str, node_urls: list[str]) -> list[Resul
     rebuild_seconds = time.monotonic() - started
     after = _used_memory(node_urls)
     client = queue_redis()
-    assert client.zcard(keys.waiting) == fans
+    assert waiting_count(keys) == fans
     growth = [a - b for a, b in zip(after, before, strict=True)]
     per_fan = max(growth) / fans
-    waiting_usage = int(client.memory_usage(keys.waiting, samples=0))
+    waiting_usage = line_memory(client, keys)
     log(f"[{label}] rebuilt {fans:,} places in {rebuild_seconds:.1f}s; used_memory growth per node {growth}")
 
     with connection.cursor() as cursor:
@@ -252,7 +253,7 @@ def measure(*, event, fans: int, label: str, node_urls: list[str]) -> list[Resul
             target="≤ 100",
             met=per_fan <= 100,
             detail=f"INFO used_memory growth over the rebuild {max(growth) / 2**20:,.0f} MiB{shards}; "
-            f"MEMORY USAGE of the waiting set {waiting_usage / fans:,.0f} B/fan",
+            f"MEMORY USAGE of the line's keys {waiting_usage / fans:,.0f} B/fan",
             extra={"growth": growth, "waiting_usage": waiting_usage},
         ),
         Result(
