@@ -383,13 +383,35 @@ return {redis.call('HGET', KEYS[1], 'ready'), redis.call('ZSCORE', KEYS[2], uid)
 )
 
 # Put fans in the line at the given sequences (ARGV: user id, sequence, ...), moving any already in it.
+# Written a bucket at a time (one ZADD, HSET and tree update per bucket, not per fan): the lottery
+# places a whole pre-queue with it.
 _LINE_SET_LUA = (
     _LINE_LUA
     + """
+local by_sequence, by_user, counts = {}, {}, {}
 for i = 1, #ARGV, 2 do
-  wrem(ARGV[i])
-  wadd(ARGV[i], ARGV[i + 1])
+  local uid, seq = ARGV[i], ARGV[i + 1]
+  wrem(uid)
+  local b = math.floor(tonumber(seq) / B)
+  local ub = math.floor(tonumber(uid) / B)
+  if not by_sequence[b] then by_sequence[b] = {}; counts[b] = 0 end
+  if not by_user[ub] then by_user[ub] = {} end
+  local zs, us = by_sequence[b], by_user[ub]
+  zs[#zs + 1] = seq; zs[#zs + 1] = uid
+  us[#us + 1] = uid; us[#us + 1] = seq
+  counts[b] = counts[b] + 1
 end
+for b, args in pairs(by_sequence) do
+  redis.call('ZADD', wkey(b), unpack(args))
+  fadd(b + 1, counts[b])
+end
+local top = tonumber(redis.call('GET', P .. 'um:' .. V) or '-1')
+for ub, args in pairs(by_user) do
+  redis.call('HSET', P .. 'u:' .. V .. ':' .. ub, unpack(args))
+  if ub > top then top = ub end
+end
+redis.call('SET', P .. 'um:' .. V, top)
+redis.call('INCRBY', P .. 'size', #ARGV / 2)
 return #ARGV / 2
 """
 )

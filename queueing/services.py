@@ -454,12 +454,17 @@ def queue_open_prequeue(*, event: Event) -> int:
                         "WHERE e.id = v.id",
                         [QueueEntry.State.WAITING, [pk for pk, _ in entries], sequences],
                     )
-                pipe = client.pipeline(transaction=True)
+                # A chunk per script, not one MULTI: a pre-queue of millions would hold the shard for
+                # seconds. A fan in both the line and the pre-queue reads as waiting; a lottery that dies
+                # half way (its transaction rolled back) is run again and moves them to its new places.
+                pipe = client.pipeline(transaction=False)
                 for start in range(0, placed, _CHUNK):
                     chunk = zip(
                         entries[start : start + _CHUNK], sequences[start : start + _CHUNK], strict=True
                     )
                     pipe_line_set(pipe, keys, {user_id: seq for (_, user_id), seq in chunk})
+                    if len(pipe) >= _CHUNKS_PER_ROUND_TRIP:
+                        pipe.execute()
                 pipe.delete(keys.pre)
                 pipe.execute()
             state.opened_at = now

@@ -4,8 +4,9 @@ import pytest
 from django.utils import timezone
 
 from events.tests.factories import EventFactory
+from queueing import services
 from queueing.models import EventQueue, QueueEntry
-from queueing.redis_queue import QueueKeys, queue_redis
+from queueing.redis_queue import BUCKET, QueueKeys, queue_redis, waiting_count, waiting_places
 from queueing.selectors import QueueState, queue_status
 from queueing.services import queue_join, queue_open_prequeue
 
@@ -97,3 +98,53 @@ def test_fans_arriving_after_opening_queue_behind_everyone_from_the_prequeue(upc
     early_sequences = QueueEntry.objects.filter(user__in=early).values_list("sequence", flat=True)
     assert max(early_sequences) < first.sequence < second.sequence
     assert not queue_redis().exists(QueueKeys(upcoming_event.pk).pre)
+
+
+def _line_matches_postgresql(event) -> None:
+    sequence_of = dict(QueueEntry.objects.filter(event=event).values_list("user_id", "sequence"))
+    keys = QueueKeys(event.pk)
+    assert waiting_places(keys) == sorted(sequence_of.items(), key=lambda place: place[1])
+    assert waiting_count(keys) == len(sequence_of)
+    assert queue_redis().scard(keys.pre) == 0
+
+
+def test_a_prequeue_is_placed_a_chunk_at_a_time_across_buckets_of_the_line(
+    upcoming_event, make_fans, monkeypatch
+):
+    monkeypatch.setattr(services, "_CHUNK", 3)
+    monkeypatch.setattr(services, "_CHUNKS_PER_ROUND_TRIP", 2)
+    fans = make_fans(PREQUEUE_SIZE)
+    for fan in fans:
+        queue_join(user=fan, event=upcoming_event)
+    queue_redis().set(QueueKeys(upcoming_event.pk).seq, BUCKET - 20)  # places straddle two buckets
+    _open_sale(upcoming_event)
+
+    assert queue_open_prequeue(event=upcoming_event) == PREQUEUE_SIZE
+
+    _line_matches_postgresql(upcoming_event)
+    sequence_of = dict(QueueEntry.objects.values_list("user_id", "sequence"))
+    order = sorted(sequence_of, key=sequence_of.__getitem__)
+    positions = {fan.pk: queue_status(user=fan, event=upcoming_event).position for fan in fans}
+    assert positions == {user_id: order.index(user_id) + 1 for user_id in positions}
+
+
+def test_a_lottery_that_dies_after_writing_redis_is_run_again_without_doubling_anyone(
+    upcoming_event, make_fans, monkeypatch
+):
+    fans = make_fans(PREQUEUE_SIZE)
+    for fan in fans:
+        queue_join(user=fan, event=upcoming_event)
+    _open_sale(upcoming_event)
+
+    def dies(event):
+        raise RuntimeError("the process died before its COMMIT")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "_bump_generation", dies)
+        with pytest.raises(RuntimeError):
+            queue_open_prequeue(event=upcoming_event)
+    assert set(QueueEntry.objects.values_list("state", flat=True)) == {QueueEntry.State.PREQUEUE}
+
+    assert queue_open_prequeue(event=upcoming_event) == PREQUEUE_SIZE
+
+    _line_matches_postgresql(upcoming_event)
