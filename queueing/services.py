@@ -108,7 +108,7 @@ ACTIVE_STATES = [state.value for state in QueueEntry.ACTIVE_STATES]
 _CHUNK = 5000
 # Rebuild writes: chunks sent per round trip, each round trip a few hundred milliseconds of Redis.
 _CHUNKS_PER_ROUND_TRIP = 20
-# Staging keys of a rebuild expire this long after its last write (a rebuild that died mid-way).
+# Staging keys (and versions of the line) of a rebuild that died mid-way go this long after its last write.
 _STAGING_SECONDS = 600
 # Rows of the rebuild's grouped read (a bucket of up to 128 fans each) written per round trip.
 _LINE_GROUPS_PER_ROUND_TRIP = 500
@@ -951,6 +951,7 @@ def _write_line_version(keys: QueueKeys, *, event: Event, version: str) -> int:
                 else:
                     top_user_bucket = max(top_user_bucket, user_bucket)
                     pipe_line_load(pipe, keys, version=version, kind="u", bucket=user_bucket, pairs=pairs)
+            pipe.zadd(keys.versions, {version: time.time()})  # still being written: not abandoned
             pipe.execute()
     pipe.set(keys.line_fenwick(version), fenwick_bytes(counts))
     pipe.set(keys.line_user_max(version), top_user_bucket)
@@ -959,7 +960,7 @@ def _write_line_version(keys: QueueKeys, *, event: Event, version: str) -> int:
 
 
 def _drop_abandoned_line_versions(keys: QueueKeys) -> None:
-    """Versions of the line that rebuilds which died wrote (old enough that none is still writing)."""
+    """Versions of the line that rebuilds which died wrote (none written to for ``_STAGING_SECONDS``)."""
     client = queue_redis()
     live = line_version(keys)
     for raw in client.zrangebyscore(keys.versions, "-inf", time.time() - _STAGING_SECONDS):
