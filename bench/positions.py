@@ -32,7 +32,7 @@ def big_queue(*, fans: int):
 
     from events.models import Event
     from queueing.models import QueueEntry
-    from queueing.redis_queue import QueueKeys, waiting_count
+    from queueing.redis_queue import READY, QueueKeys, waiting_count
     from queueing.services import queue_ensure_ready
 
     name = f"positions-{fans}"
@@ -40,7 +40,7 @@ def big_queue(*, fans: int):
     for event in Event.objects.filter(name=name).order_by("-pk"):
         keys = QueueKeys(event.pk)
         in_db = QueueEntry.objects.filter(event=event, state=QueueEntry.State.WAITING).count()
-        if in_db == fans and waiting_count(keys) == fans and client.hget(keys.meta, "ready"):
+        if in_db == fans and waiting_count(keys) == fans and client.hget(keys.meta, READY):
             return event, None
     user_ids = ensure_users(fans)
     event = create_event(name)

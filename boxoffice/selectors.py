@@ -28,7 +28,7 @@ from events.models import Event
 from events.money import minor_units_to_price, price_display
 from events.selectors import CategoryAvailability
 from payments.models import Payment, Refund
-from queueing.redis_queue import QueueKeys, as_int, queue_redis
+from queueing.redis_queue import READY, QueueKeys, as_int, queue_redis
 
 # Rates are measured over about this long (the newest sample against the one this far back).
 RATE_WINDOW_SECONDS = 60
@@ -63,7 +63,7 @@ def queue_counters(*, event: Event, now_epoch: float | None = None) -> QueueCoun
     now_epoch = time.time() if now_epoch is None else now_epoch
     keys = QueueKeys(event.pk)
     pipe = queue_redis().pipeline(transaction=False)
-    pipe.hmget(keys.meta, "ready", "paused")
+    pipe.hmget(keys.meta, READY, "paused")
     pipe.get(keys.size)
     pipe.scard(keys.pre)
     pipe.zcount(keys.admitted, f"({now_epoch}", "+inf")

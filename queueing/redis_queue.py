@@ -8,12 +8,14 @@ touch them together; different events spread over the shards):
 =====================  ======  ==================================================================
 key                    type    content
 =====================  ======  ==================================================================
-``q:{E}:meta``         hash    ``ready`` (sentinel: structures exist), ``opened`` (lottery ran),
-                               ``paused``, ``gen`` (the PostgreSQL generation these structures
-                               reflect), ``v`` (the live version of the line, ``0`` at first).
-                               Missing after FLUSHALL / a Redis restart → rebuild; a ``gen``
-                               below PostgreSQL's, or ``seq`` below its highest sequence, means
-                               an older snapshot came back → rebuild too.
+``q:{E}:meta``         hash    ``v`` (the live version of the line, and the sentinel: the
+                               structures exist), ``opened`` (lottery ran), ``paused``, ``gen``
+                               (the PostgreSQL generation these structures reflect). Missing
+                               after FLUSHALL / a Redis restart → rebuild; a ``gen`` below
+                               PostgreSQL's, or ``seq`` below its highest sequence, means an
+                               older snapshot came back → rebuild too. (Before the bucketed line
+                               the sentinel was ``ready``: such data reads as absent and is
+                               rebuilt, the old ``q:{E}:waiting`` set deleted.)
 ``q:{E}:seq``          string  the sequence counter (``INCR``): the only source of order
 ``q:{E}:size``         string  how many fans wait (in the live version of the line)
 ``q:{E}:w:V:<b>``      zset    the waiting fans whose sequence // 128 is ``b`` (member user id,
@@ -21,7 +23,8 @@ key                    type    content
 ``q:{E}:u:V:<b>``      hash    the waiting fans whose user id // 128 is ``b``: user id → sequence
 ``q:{E}:f:V``          string  a Fenwick tree of how many wait in each sequence bucket: position =
                                fans in earlier buckets + ``ZRANK`` in the fan's own, + 1
-``q:{E}:um:V``         string  the highest user bucket of version ``V`` (what dropping it deletes)
+``q:{E}:um:V``         string  the highest user bucket of version ``V`` (what dropping it deletes;
+                               ``wm:V``: the highest sequence bucket a rebuild wrote)
 ``q:{E}:versions``     zset    versions a rebuild wrote, by epoch: what a dead rebuild left behind
 ``q:{E}:head``         string  the highest sequence admitted so far
 ``q:{E}:admitted``     zset    member user id, score pass expiry (epoch seconds); written only
@@ -106,6 +109,9 @@ class QueueKeys:
     def line_user_max(self, version: str) -> str:
         return self._key(f"um:{version}")
 
+    def line_bucket_max(self, version: str) -> str:
+        return self._key(f"wm:{version}")
+
     @property
     def head(self) -> str:
         return self._key("head")
@@ -181,6 +187,9 @@ async def close_async_redis_client() -> None:
     await close_async_clients()
 
 
+# The meta field naming the live version of the line: its presence means the structures exist.
+READY = "v"
+
 BUCKET = 128  # fans per bucket of the line: Redis keeps hashes and sorted sets this small as listpacks
 
 # The waiting line, shared by every script that touches it (prepended to its source). Per event and
@@ -189,7 +198,8 @@ BUCKET = 128  # fans per bucket of the line: Redis keeps hashes and sorted sets 
 #   q:{E}:u:V:<b>  hash    fans whose user id // BUCKET is b (user id → sequence)
 #   q:{E}:f:V      string  a Fenwick tree (BITFIELD u32 #i, i = b + 1) of how many wait in bucket b;
 #                          (capacity + 1) x 4 bytes long, the capacity a power of two
-#   q:{E}:um:V     string  the highest user bucket written (what dropping V deletes)
+#   q:{E}:um:V     string  the highest user bucket written (what dropping V deletes; wm:V the
+#                          highest sequence bucket a rebuild wrote, before its tree exists)
 #   q:{E}:size     string  how many wait in the live version
 # Small buckets are listpacks, ~25 B a fan, where one sorted set of millions costs ~120 B (skiplist,
 # hash table, an allocation per member). Position = the fans of earlier buckets (a Fenwick prefix
@@ -207,7 +217,7 @@ local function fcap()
   if n == 0 then return 0 end
   return n / 4 - 1
 end
-local function fget(i) return redis.call('BITFIELD', fkey(), 'GET', 'u32', '#' .. i)[1] end
+local function fget(i) return redis.call('BITFIELD_RO', fkey(), 'GET', 'u32', '#' .. i)[1] end
 local function fadd(i, d)
   local c = fcap()
   if c < i then
@@ -238,7 +248,7 @@ local function fprefix(i)
   end
   if #ops == 0 then return 0 end
   local sum = 0
-  for _, v in ipairs(redis.call('BITFIELD', fkey(), unpack(ops))) do sum = sum + v end
+  for _, v in ipairs(redis.call('BITFIELD_RO', fkey(), unpack(ops))) do sum = sum + v end
   return sum
 end
 local function ffirst()  -- the first bucket (1-based) anyone waits in
@@ -272,9 +282,11 @@ local function wrem(uid)
   redis.call('DECR', P .. 'size')
   return seq
 end
-local function wrank(uid, seq)
+local function wrank(uid, seq)  -- false if the fan's bucket lost them (never in a consistent line)
   local b = math.floor(tonumber(seq) / B)
-  return fprefix(b) + redis.call('ZRANK', wkey(b), uid)
+  local rank = redis.call('ZRANK', wkey(b), uid)
+  if not rank then return false end
+  return fprefix(b) + rank
 end
 local function wsize() return tonumber(redis.call('GET', P .. 'size') or '0') end
 local function wpop(n)
@@ -284,7 +296,9 @@ local function wpop(n)
     if not i then break end
     local popped = redis.call('ZPOPMIN', wkey(i - 1), n)
     local k = #popped / 2
-    if k == 0 then break end
+    if k == 0 then  -- the tree counts fans this bucket does not hold: set it right, not stall
+      fadd(i, -(fprefix(i) - fprefix(i - 1)))
+    end
     for j = 1, #popped, 2 do
       redis.call('HDEL', ukey(popped[j]), popped[j])
       out[#out + 1] = popped[j]; out[#out + 1] = popped[j + 1]
@@ -304,8 +318,8 @@ end
 _JOIN_LUA = (
     _LINE_LUA
     + """
-local meta = redis.call('HMGET', KEYS[1], 'ready', 'opened')
-if meta[1] ~= '1' then return {-1} end
+local meta = redis.call('HMGET', KEYS[1], 'v', 'opened')
+if not meta[1] then return {-1} end
 if meta[2] ~= '1' then return {-2} end
 local uid = ARGV[1]
 if redis.call('HEXISTS', KEYS[6], uid) == 1 then return {-3} end
@@ -352,7 +366,7 @@ return 0
 _ADMIT_LUA = (
     _LINE_LUA
     + """
-if redis.call('HGET', KEYS[1], 'ready') ~= '1' then return {-1} end
+if not redis.call('HGET', KEYS[1], 'v') then return {-1} end
 if not redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[2]) then return {0} end
 local popped = wpop(tonumber(ARGV[1]))
 local last = nil
@@ -367,8 +381,8 @@ return {1, popped}
 """
 )
 
-# One fan's place, every read in one call: {ready, pass expiry, sequence, rank, size, in pre-queue,
-# pre-queue size, admission log, pending} (false for what is missing).
+# One fan's place, every read in one call: {version (false: no structures), pass expiry, sequence,
+# rank, size, in pre-queue, pre-queue size, admission log, pending} (false for what is missing).
 _STATUS_LUA = (
     _LINE_LUA
     + """
@@ -376,7 +390,8 @@ local uid = ARGV[1]
 local seq = wseq(uid)
 local rank = false
 if seq then rank = wrank(uid, seq) end
-return {redis.call('HGET', KEYS[1], 'ready'), redis.call('ZSCORE', KEYS[2], uid), seq, rank, wsize(),
+if not rank then seq = false end
+return {redis.call('HGET', KEYS[1], 'v'), redis.call('ZSCORE', KEYS[2], uid), seq, rank, wsize(),
         redis.call('SISMEMBER', KEYS[3], uid), redis.call('SCARD', KEYS[3]),
         redis.call('LRANGE', KEYS[4], 0, -1), redis.call('HEXISTS', KEYS[5], uid)}
 """
@@ -431,7 +446,8 @@ return removed
 # A rebuild's bulk write of one bucket of its own version (no line functions: nothing live is read).
 # ARGV: version, 'w' (a sequence bucket) or 'u' (a user bucket), bucket, "user sequence user sequence …".
 _LINE_LOAD_LUA = """
-local key = string.sub(KEYS[1], 1, -5) .. ARGV[2] .. ':' .. ARGV[1] .. ':' .. ARGV[3]
+local P = string.sub(KEYS[1], 1, -5)
+local key = P .. ARGV[2] .. ':' .. ARGV[1] .. ':' .. ARGV[3]
 local args = {}
 if ARGV[2] == 'w' then
   for uid, seq in string.gmatch(ARGV[4], '(%d+) (%d+)') do args[#args + 1] = seq; args[#args + 1] = uid end
@@ -440,6 +456,9 @@ else
   for uid, seq in string.gmatch(ARGV[4], '(%d+) (%d+)') do args[#args + 1] = uid; args[#args + 1] = seq end
   redis.call('HSET', key, unpack(args))
 end
+-- The highest bucket written, before the tree exists: what dropping a version that died half way deletes.
+local mark = P .. ARGV[2] .. 'm:' .. ARGV[1]
+if tonumber(ARGV[3]) > tonumber(redis.call('GET', mark) or '-1') then redis.call('SET', mark, ARGV[3]) end
 return #args / 2
 """
 
@@ -452,26 +471,33 @@ return 1
 """
 
 # The last step of a rebuild: its version of the line becomes the live one (ARGV[5], holding ARGV[6]
-# fans) and the pre-queue and passes written in chunks (``next:*``) replace the live ones; places
-# above the highest sequence read are joins whose row is still in flight and keep their place; never
-# move the counter backwards, keep fans whose admission is still pending out of the line, and mark the
-# structures ready at the generation. Returns {pending fans, the version replaced} (the caller drops it).
+# fans) and the pre-queue and passes written in chunks (``next:*``) replace the live ones. Kept from
+# the live line: places above the highest sequence read (joins whose row is in flight); added: the
+# late joins read last from PostgreSQL (ARGV[8], ...: user id, sequence), in case their row committed
+# while the line was written. (Not kept: other unconfirmed places of the live line, which may be a
+# stale snapshot's and hold sequences PostgreSQL gave others.) Never move the counter
+# backwards, keep fans whose admission is still pending out of the line, and stamp the generation.
+# Returns {pending fans, the version replaced (false if this one already is live: a retried call)}.
 _REBUILD_FINISH_LUA = (
     _LINE_LUA
     + """
+if V == ARGV[5] then return {0, false} end
 local current = tonumber(redis.call('GET', KEYS[2]) or '0')
 local highest = tonumber(ARGV[1])
 if highest > current then redis.call('SET', KEYS[2], ARGV[1]) end
-local newer = {}
+local kept = {}
 for b = math.floor(highest / B), fcap() - 1 do
   local found = redis.call('ZRANGEBYSCORE', wkey(b), '(' .. ARGV[1], '+inf', 'WITHSCORES')
-  for i = 1, #found do newer[#newer + 1] = found[i] end
+  for i = 1, #found do kept[#kept + 1] = found[i] end
 end
 local replaced = V
 V = ARGV[5]
 redis.call('SET', KEYS[4], ARGV[6])
-for i = 1, #newer, 2 do
-  if not wseq(newer[i]) then wadd(newer[i], newer[i + 1]) end
+for i = 1, #kept, 2 do
+  if not wseq(kept[i]) then wadd(kept[i], kept[i + 1]) end
+end
+for i = 8, #ARGV, 2 do
+  if not wseq(ARGV[i]) then wadd(ARGV[i], ARGV[i + 1]) end
 end
 local live = {KEYS[5], KEYS[6]}
 for i, staged in ipairs({KEYS[7], KEYS[8]}) do
@@ -483,8 +509,10 @@ for i, staged in ipairs({KEYS[7], KEYS[8]}) do
 end
 local pending = redis.call('HKEYS', KEYS[3])
 for _, uid in ipairs(pending) do wrem(uid) end
-redis.call('HSET', KEYS[1], 'ready', '1', 'opened', ARGV[2], 'paused', ARGV[3], 'gen', ARGV[4], 'v', V)
-if replaced ~= V then redis.call('ZADD', KEYS[9], ARGV[7], replaced) end
+redis.call('HSET', KEYS[1], 'v', V, 'opened', ARGV[2], 'paused', ARGV[3], 'gen', ARGV[4])
+redis.call('HDEL', KEYS[1], 'ready')
+redis.call('UNLINK', P .. 'waiting')  -- the one sorted set of the layout before the bucketed line
+redis.call('ZADD', KEYS[9], ARGV[7], replaced)
 return {#pending, replaced}
 """
 )
@@ -558,8 +586,10 @@ def queue_rebuild_finish(
     paused: bool,
     generation: int,
     now_epoch: float,
+    late_joins: dict[int, int],
 ) -> None:
-    """Queue the rebuild's last step; its reply is ``[pending fans, the version replaced]``."""
+    """Queue the rebuild's last step; its reply is ``[pending fans, the version replaced]`` (None
+    when this version already was live: the call ran twice)."""
     _pipe_script(
         pipe,
         _REBUILD_FINISH_LUA,
@@ -569,7 +599,7 @@ def queue_rebuild_finish(
         ],
         [
             max_sequence, "1" if opened else "0", "1" if paused else "0", generation,
-            version, waiting, now_epoch,
+            version, waiting, now_epoch, *_flat(late_joins),
         ],
     )  # fmt: skip
 
@@ -645,18 +675,21 @@ def fenwick_bytes(counts: dict[int, int]) -> bytes:
 
 
 def line_version(keys: QueueKeys, client: SyncClient | None = None) -> str:
-    version = (client or queue_redis()).hget(keys.meta, "v")
+    version = (client or queue_redis()).hget(keys.meta, READY)
     return as_text(version) if version is not None else "0"
 
 
 def drop_line_version(keys: QueueKeys, version: str) -> None:
     """Delete one version of the line (replaced by a rebuild, or left by one that died)."""
     client = queue_redis()
-    buckets = max(client.strlen(keys.line_fenwick(version)) // 4 - 1, 0)
+    buckets = max(
+        client.strlen(keys.line_fenwick(version)) // 4 - 1,
+        int(client.get(keys.line_bucket_max(version)) or -1) + 1,
+    )
     user_buckets = int(client.get(keys.line_user_max(version)) or -1) + 1
     names = [keys.line_bucket(version, bucket) for bucket in range(buckets)]
     names += [keys.line_users(version, bucket) for bucket in range(user_buckets)]
-    names += [keys.line_fenwick(version), keys.line_user_max(version)]
+    names += [keys.line_fenwick(version), keys.line_user_max(version), keys.line_bucket_max(version)]
     for start in range(0, len(names), 1000):
         client.unlink(*names[start : start + 1000])
     client.zrem(keys.versions, version)

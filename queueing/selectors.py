@@ -37,6 +37,7 @@ from events.models import Event
 from queueing.exceptions import EventNotFound
 from queueing.models import AdmissionPass, QueueEntry
 from queueing.redis_queue import (
+    READY,
     QueueKeys,
     arun_status_reads,
     as_float,
@@ -301,7 +302,7 @@ def queue_stats(*, event: Event) -> QueueStats:
     now_epoch = time.time()
     for attempt in range(2):
         pipe = queue_redis().pipeline(transaction=False)
-        pipe.hmget(keys.meta, "ready", "paused")
+        pipe.hmget(keys.meta, READY, "paused")
         pipe.get(keys.size)
         pipe.scard(keys.pre)
         pipe.zcount(keys.admitted, f"({now_epoch}", "+inf")
@@ -355,7 +356,7 @@ def admission_pass_is_valid(*, user, event: Event) -> bool:
         return False
     keys = QueueKeys(event.pk)
     pipe = queue_redis().pipeline(transaction=False)
-    pipe.hget(keys.meta, "ready")
+    pipe.hget(keys.meta, READY)
     pipe.zscore(keys.admitted, str(user.pk))
     pipe.hexists(keys.pending, str(user.pk))
     ready, expiry, pending = pipe.execute()

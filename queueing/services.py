@@ -68,6 +68,7 @@ from queueing.redis_queue import (
     JOIN_NOT_OPENED,
     JOIN_NOT_READY,
     JOIN_PENDING,
+    READY,
     QueueKeys,
     arun_join,
     arun_undo_join,
@@ -112,6 +113,10 @@ _CHUNKS_PER_ROUND_TRIP = 20
 _STAGING_SECONDS = 600
 # Rows of the rebuild's grouped read (a bucket of up to 128 fans each) written per round trip.
 _LINE_GROUPS_PER_ROUND_TRIP = 500
+# How long before a rebuild began a join may have started and still be committing during it, and
+# how far below the top of the line read its place may be (others joining meanwhile).
+_LATE_JOIN_SECONDS = timedelta(seconds=30)
+_LATE_JOIN_SEQUENCES = 100_000
 _REBUILD_LOCK_SECONDS = 120
 
 
@@ -691,8 +696,8 @@ def queue_resume(*, event: Event) -> None:
 def queue_ensure_ready(*, event: Event) -> None:
     """Rebuild the event's Redis structures if they are missing (first use, Redis restart, flush)."""
     keys = QueueKeys(event.pk)
-    if queue_redis().hget(keys.meta, "ready") is None:
-        _rebuild_locked(event=event, needed=lambda: queue_redis().hget(keys.meta, "ready") is None)
+    if queue_redis().hget(keys.meta, READY) is None:
+        _rebuild_locked(event=event, needed=lambda: queue_redis().hget(keys.meta, READY) is None)
 
 
 def _redis_is_behind(event: Event) -> bool:
@@ -706,7 +711,7 @@ def _redis_is_behind(event: Event) -> bool:
         generation, max_sequence = cursor.fetchone()
     keys = QueueKeys(event.pk)
     pipe = queue_redis().pipeline(transaction=False)
-    pipe.hmget(keys.meta, "ready", "gen")
+    pipe.hmget(keys.meta, READY, "gen")
     pipe.get(keys.seq)
     (ready, redis_generation), redis_sequence = pipe.execute()
     if ready is None:
@@ -847,13 +852,14 @@ def _rebuild(*, event: Event) -> int:
     # Each rebuild writes a version of the line of its own beside the live one and switches to it in
     # its last step: readers never see half of one, and one outliving its lock never mixes with another.
     version = secrets.token_hex(8)
+    started = timezone.now()
     _drop_abandoned_line_versions(keys)
     client.zadd(keys.versions, {version: time.time()})
     # The queue row lock holds admissions, leaves and the lottery still while PostgreSQL is read and
     # Redis written, so Redis gets one consistent picture and the generation that goes with it.
     with transaction.atomic():
         state = EventQueue.objects.select_for_update().get(event=event)
-        waiting = _write_line_version(keys, event=event, version=version)
+        waiting, top_bucket = _write_line_version(keys, event=event, version=version)
         entries = QueueEntry.objects.filter(event=event)
         prequeue = list(entries.filter(state=QueueEntry.State.PREQUEUE).values_list("user_id", flat=True))
         passes = list(
@@ -919,9 +925,15 @@ def _rebuild(*, event: Event) -> int:
             paused=state.is_paused,
             generation=state.generation,
             now_epoch=time.time(),
+            late_joins=_late_joins(
+                event=event,
+                since=started - _LATE_JOIN_SECONDS,
+                from_sequence=(top_bucket + 1) * BUCKET - _LATE_JOIN_SEQUENCES,
+            ),
         )
         _pending, replaced = pipe.execute()[-1]
-    drop_line_version(keys, as_text(replaced))
+    if replaced is not None:  # None: a retried call found this version live already
+        drop_line_version(keys, as_text(replaced))
     logger.info("Rebuilt the queue of event %s from the database: %s waiting.", event.pk, waiting)
     return waiting
 
@@ -936,10 +948,10 @@ GROUP BY GROUPING SETS ((sequence / {BUCKET}), (user_id / {BUCKET}))
 """  # noqa: S608 - no input in the text
 
 
-def _write_line_version(keys: QueueKeys, *, event: Event, version: str) -> int:
-    """Write the waiting fans PostgreSQL holds as ``version`` of the line; returns how many."""
+def _write_line_version(keys: QueueKeys, *, event: Event, version: str) -> tuple[int, int]:
+    """Write the waiting fans PostgreSQL holds as ``version`` of the line; returns how many, and
+    the highest sequence bucket written (-1 for none)."""
     counts: dict[int, int] = {}
-    top_user_bucket = -1
     pipe = queue_redis().pipeline(transaction=False)
     with connection.chunked_cursor() as cursor:  # streamed: Redis writes while PostgreSQL sends
         cursor.execute(_LINE_GROUPS_SQL, [event.pk, QueueEntry.State.WAITING])
@@ -949,14 +961,23 @@ def _write_line_version(keys: QueueKeys, *, event: Event, version: str) -> int:
                     counts[sequence_bucket] = count
                     pipe_line_load(pipe, keys, version=version, kind="w", bucket=sequence_bucket, pairs=pairs)
                 else:
-                    top_user_bucket = max(top_user_bucket, user_bucket)
                     pipe_line_load(pipe, keys, version=version, kind="u", bucket=user_bucket, pairs=pairs)
             pipe.zadd(keys.versions, {version: time.time()})  # still being written: not abandoned
             pipe.execute()
     pipe.set(keys.line_fenwick(version), fenwick_bytes(counts))
-    pipe.set(keys.line_user_max(version), top_user_bucket)
     pipe.execute()
-    return sum(counts.values())
+    return sum(counts.values()), max(counts, default=-1)
+
+
+def _late_joins(*, event: Event, since: datetime, from_sequence: int) -> dict[int, int]:
+    """Waiting fans who joined since ``since``, read just before the switch: a join whose row
+    committed after the line was read (the statements of a READ COMMITTED transaction see different
+    moments) is added to the new version, or it would lose its place in Redis. Only the top of the
+    line is looked at (``from_sequence`` on, through the index): joins in flight hold the newest places."""
+    late = QueueEntry.objects.filter(
+        event=event, state=QueueEntry.State.WAITING, sequence__gte=from_sequence, joined_at__gte=since
+    ).values_list("user_id", "sequence")
+    return {user_id: sequence for user_id, sequence in late if sequence is not None}
 
 
 def _drop_abandoned_line_versions(keys: QueueKeys) -> None:

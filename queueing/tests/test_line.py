@@ -9,6 +9,7 @@ import random
 from queueing.redis_queue import (
     ADMIT_POPPED,
     BUCKET,
+    READY,
     QueueKeys,
     line_version,
     queue_redis,
@@ -26,7 +27,7 @@ _COMPACT = (b"listpack", b"ziplist")
 
 
 def _ready(keys: QueueKeys) -> None:
-    queue_redis().hset(keys.meta, mapping={"ready": "1", "opened": "1"})
+    queue_redis().hset(keys.meta, mapping={READY: "0", "opened": "1"})
 
 
 def _assert_matches(keys: QueueKeys, model: dict[int, int]) -> None:

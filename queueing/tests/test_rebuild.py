@@ -1,17 +1,20 @@
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from events.tests.factories import EventFactory
 from queueing import services
 from queueing.redis_queue import (
     BUCKET,
     QueueKeys,
-    fenwick_bytes,
     line_version,
+    queue_rebuild_finish,
     queue_redis,
     run_line_set,
     waiting_count,
@@ -133,13 +136,17 @@ def test_a_rebuild_written_in_many_round_trips_restores_every_place_and_leaves_n
     queue_admit_batch(event=event)
     before = _snapshot(event, fans)
     client.flushdb()
-    # Left over by a rebuild whose process died half way, long enough ago: a version of the line
-    # and the staged pre-queue.
-    client.zadd(keys.line_bucket("dead", 0), {"999999": 1})
-    client.hset(keys.line_users("dead", 999999 // BUCKET), "999999", 1)
-    client.set(keys.line_user_max("dead"), 999999 // BUCKET)
-    client.set(keys.line_fenwick("dead"), fenwick_bytes({0: 1}))
-    client.zadd(keys.versions, {"dead": time.time() - 3600})
+    # A rebuild whose process died after writing its buckets, before their tree (long enough ago),
+    # and the staged pre-queue of another.
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "fenwick_bytes", _dies)
+        with pytest.raises(RuntimeError):
+            queue_rebuild_from_database(event=event)
+    (dead,) = client.zrange(keys.versions, 0, -1)
+    client.zadd(keys.versions, {dead: time.time() - 3600})
+    assert client.exists(
+        keys.line_bucket(dead.decode(), 1), keys.line_users(dead.decode(), fans[0].pk // BUCKET)
+    )
     stale = keys.staged("died-half-way")
     client.sadd(stale.pre, "999999")
 
@@ -153,7 +160,7 @@ def test_a_rebuild_written_in_many_round_trips_restores_every_place_and_leaves_n
     assert {version.decode() for version in client.zrange(keys.versions, 0, -1)} == {live}
     line_keys = {
         key.decode()
-        for pattern in ("w", "u", "f", "um")
+        for pattern in ("w", "u", "f", "um", "wm")
         for key in client.scan_iter(match=f"q:{{{event.pk}}}:{pattern}:*")
     }
     assert line_keys
@@ -161,6 +168,78 @@ def test_a_rebuild_written_in_many_round_trips_restores_every_place_and_leaves_n
     assert all(client.ttl(key) == -1 for key in line_keys), "the live queue never expires"
     staging = {key.decode() for key in client.scan_iter(match=f"q:{{{event.pk}}}:next:*")}
     assert staging == {stale.pre}, "this rebuild's own staging keys were swapped in"
+
+
+def _dies(*args, **kwargs):
+    raise RuntimeError("the process died here")
+
+
+def test_a_retried_last_step_of_a_rebuild_changes_nothing(event, make_fans):
+    # Its reply lost to a dropped connection, redis-py sends the pipeline again.
+    fans = make_fans(3)
+    for fan in fans:
+        queue_join(user=fan, event=event)
+    queue_join(user=make_fans(1)[0], event=EventFactory(upcoming=True))  # a pre-queue elsewhere
+    keys = QueueKeys(event.pk)
+    client = queue_redis()
+    client.sadd(keys.pre, "7")  # what the live pre-queue holds must survive the repeat
+    live = line_version(keys)
+    pipe = client.pipeline(transaction=False)
+    queue_rebuild_finish(
+        pipe, keys, keys.staged(live), version=live, waiting=0, max_sequence=0, opened=True,
+        paused=False, generation=0, now_epoch=time.time(), late_joins={},
+    )  # fmt: skip
+
+    assert pipe.execute()[-1] == [0, None]
+
+    assert line_version(keys) == live
+    assert waiting_places(keys) == [(fan.pk, index + 1) for index, fan in enumerate(fans)]
+    assert waiting_count(keys) == 3
+    assert client.smembers(keys.pre) == {b"7"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_join_committed_while_the_rebuild_writes_the_line_keeps_its_place(monkeypatch):
+    event = EventFactory(admission_batch_size=3)
+    fans = [UserFactory() for _ in range(4)]
+    for fan in fans[:3]:
+        queue_join(user=fan, event=event)
+    write_line_version = services._write_line_version
+
+    def write_then_a_join_commits(*args, **kwargs):
+        written = write_line_version(*args, **kwargs)
+        # Another process: its row commits after the line was read, before the rebuild's last step.
+        joiner = threading.Thread(target=lambda: (queue_join(user=fans[3], event=event), connection.close()))
+        joiner.start()
+        joiner.join()
+        return written
+
+    monkeypatch.setattr(services, "_write_line_version", write_then_a_join_commits)
+
+    queue_rebuild_from_database(event=event)
+
+    assert waiting_places(QueueKeys(event.pk)) == [(fan.pk, index + 1) for index, fan in enumerate(fans)]
+    assert queue_status(user=fans[3], event=event).position == 4
+
+
+def test_redis_holding_the_layout_before_the_bucketed_line_is_rebuilt_not_read_as_empty(event, make_fans):
+    fans = make_fans(3)
+    for fan in fans:
+        queue_join(user=fan, event=event)
+    keys = QueueKeys(event.pk)
+    client = queue_redis()
+    client.flushdb()
+    # What an earlier release left in Redis: one sorted set, and "ready" as the sentinel.
+    client.hset(keys.meta, mapping={"ready": "1", "opened": "1", "paused": "0", "gen": "0"})
+    client.zadd(keys._key("waiting"), {str(fan.pk): index + 1 for index, fan in enumerate(fans)})
+    client.set(keys.seq, 3)
+
+    newcomer = queue_join(user=make_fans(1)[0], event=event)
+
+    assert newcomer.position == 4, "the fans already waiting are still ahead"
+    assert [queue_status(user=fan, event=event).position for fan in fans] == [1, 2, 3]
+    assert not client.exists(keys._key("waiting"))
+    assert client.hget(keys.meta, "ready") is None
 
 
 def test_a_join_above_the_rows_read_keeps_its_place_through_a_chunked_rebuild(event, make_fans):
