@@ -1,7 +1,8 @@
 """(b) Position lookups with a big queue, and (c) Redis memory per queued fan.
 
 The big queue is loaded in bulk, not through a million service calls: the users and queue entries with
-COPY, then Redis by the shipped rebuild from PostgreSQL (``queue_ensure_ready``), as after losing Redis.
+COPY, then Redis by the shipped rebuild from PostgreSQL (``queue_rebuild_from_database``: the event's
+empty structures already exist, made when it was created).
 It is kept between runs (found again by its name and size).
 """
 
@@ -33,7 +34,7 @@ def big_queue(*, fans: int):
     from events.models import Event
     from queueing.models import QueueEntry
     from queueing.redis_queue import READY, QueueKeys, waiting_count
-    from queueing.services import queue_ensure_ready
+    from queueing.services import queue_rebuild_from_database
 
     name = f"positions-{fans}"
     client = redis()
@@ -61,7 +62,7 @@ def big_queue(*, fans: int):
         cursor.execute("ANALYZE queueing_queueentry")
     copied = time.monotonic()
     memory_before = int(client.info("memory")["used_memory"])
-    queue_ensure_ready(event=event)
+    queue_rebuild_from_database(event=event)
     memory_after = int(client.info("memory")["used_memory"])
     log(
         f"queued {fans:,} fans for event {event.pk}: COPY {copied - started:.1f}s, "
