@@ -382,7 +382,7 @@ return {1, popped}
 )
 
 # One fan's place, every read in one call: {version (false: no structures), pass expiry, sequence,
-# rank, size, in pre-queue, pre-queue size, admission log, pending} (false for what is missing).
+# rank, size, in pre-queue, pre-queue size, admission log, pending, paused} (false for what is missing).
 _STATUS_LUA = (
     _LINE_LUA
     + """
@@ -393,7 +393,8 @@ if seq then rank = wrank(uid, seq) end
 if not rank then seq = false end
 return {redis.call('HGET', KEYS[1], 'v'), redis.call('ZSCORE', KEYS[2], uid), seq, rank, wsize(),
         redis.call('SISMEMBER', KEYS[3], uid), redis.call('SCARD', KEYS[3]),
-        redis.call('LRANGE', KEYS[4], 0, -1), redis.call('HEXISTS', KEYS[5], uid)}
+        redis.call('LRANGE', KEYS[4], 0, -1), redis.call('HEXISTS', KEYS[5], uid),
+        redis.call('HGET', KEYS[1], 'paused')}
 """
 )
 
@@ -622,8 +623,8 @@ def _status_keys(keys: QueueKeys) -> list[str]:
 
 
 def run_status_reads(keys: QueueKeys, *, user_id: int) -> list:
-    """Every read of one fan's place in one call: ``[ready, pass expiry, sequence, rank, size,
-    in pre-queue, pre-queue size, admission log, pending]`` (None for what is missing)."""
+    """Every read of one fan's place in one call: ``[version, pass expiry, sequence, rank, size,
+    in pre-queue, pre-queue size, admission log, pending, paused]`` (None for what is missing)."""
     return _script(_STATUS_LUA)(keys=_status_keys(keys), args=[user_id], client=queue_redis())
 
 

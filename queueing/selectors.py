@@ -78,6 +78,8 @@ class QueueStatus:
     estimated_wait_seconds: int | None = None
     admission_expires_at: datetime | None = None
     already_in_queue: bool = False
+    # Whether admission is paused, as read with a waiting fan's place (the queue page says so).
+    is_paused: bool = False
 
     def with_already_in_queue(self, value: bool) -> QueueStatus:
         return replace(self, already_in_queue=value)
@@ -157,7 +159,7 @@ _PENDING = object()
 
 
 def _status_from_reads(*, event: Event, reads: list) -> QueueStatus | object:
-    _ready, expiry, sequence, rank, size, in_pre, pre_size, raw_log, pending = reads
+    _ready, expiry, sequence, rank, size, in_pre, pre_size, raw_log, pending, paused = reads
     now_epoch = time.time()
     if pending:
         return _PENDING
@@ -186,6 +188,7 @@ def _status_from_reads(*, event: Event, reads: list) -> QueueStatus | object:
             estimated_wait_seconds=estimated_wait_seconds(
                 users_ahead=rank, event=event, measured_rate_per_second=measured
             ),
+            is_paused=paused == b"1",
         )
     if in_pre:
         return QueueStatus(event_id=event.pk, status=QueueState.PREQUEUE, queue_size=pre_size)

@@ -92,7 +92,7 @@ def _panel_context(request: HttpRequest, event: Event) -> dict[str, Any]:
             start_position=_remember_start_position(request, event, status.position),
             position=status.position,
         )
-        context["is_paused"] = selectors.queue_stats(event=event).is_paused
+        context["is_paused"] = status.is_paused
     return context
 
 
