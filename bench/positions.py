@@ -193,14 +193,9 @@ def redis_memory(*, event, fans: int, populate_delta: int | None, joined_event=N
 
 def line_memory(client, keys) -> int:
     """MEMORY USAGE (SAMPLES 0) summed over the live version of the waiting line's keys."""
-    from queueing.redis_queue import line_version
+    from queueing.redis_queue import line_version, line_version_keys
 
-    version = line_version(keys)
-    buckets = max(client.strlen(keys.line_fenwick(version)) // 4 - 1, 0)
-    user_buckets = int(client.get(keys.line_user_max(version)) or -1) + 1
-    names = [keys.line_bucket(version, bucket) for bucket in range(buckets)]
-    names += [keys.line_users(version, bucket) for bucket in range(user_buckets)]
-    names += [keys.line_fenwick(version), keys.line_user_max(version), keys.size]
+    names = [*line_version_keys(keys, line_version(keys, client), client), keys.size]
     total = 0
     for start in range(0, len(names), 5000):
         pipe = client.pipeline(transaction=False)

@@ -680,9 +680,9 @@ def line_version(keys: QueueKeys, client: SyncClient | None = None) -> str:
     return as_text(version) if version is not None else "0"
 
 
-def drop_line_version(keys: QueueKeys, version: str) -> None:
-    """Delete one version of the line (replaced by a rebuild, or left by one that died)."""
-    client = queue_redis()
+def line_version_keys(keys: QueueKeys, version: str, client: SyncClient | None = None) -> list[str]:
+    """Every key that version ``version`` of the line may have written (some may not exist)."""
+    client = client or queue_redis()
     buckets = max(
         client.strlen(keys.line_fenwick(version)) // 4 - 1,
         int(client.get(keys.line_bucket_max(version)) or -1) + 1,
@@ -690,7 +690,13 @@ def drop_line_version(keys: QueueKeys, version: str) -> None:
     user_buckets = int(client.get(keys.line_user_max(version)) or -1) + 1
     names = [keys.line_bucket(version, bucket) for bucket in range(buckets)]
     names += [keys.line_users(version, bucket) for bucket in range(user_buckets)]
-    names += [keys.line_fenwick(version), keys.line_user_max(version), keys.line_bucket_max(version)]
+    return [*names, keys.line_fenwick(version), keys.line_user_max(version), keys.line_bucket_max(version)]
+
+
+def drop_line_version(keys: QueueKeys, version: str) -> None:
+    """Delete one version of the line (replaced by a rebuild, or left by one that died)."""
+    client = queue_redis()
+    names = line_version_keys(keys, version, client)
     for start in range(0, len(names), 1000):
         client.unlink(*names[start : start + 1000])
     client.zrem(keys.versions, version)
