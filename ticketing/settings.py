@@ -142,6 +142,11 @@ if DB_POOL_MAX_SIZE > 0:
         "min_size": min(DB_POOL_MIN_SIZE, DB_POOL_MAX_SIZE),
         "max_size": DB_POOL_MAX_SIZE,
         "timeout": env_int("DB_POOL_TIMEOUT_SECONDS", 10),
+        # psycopg's pool retries a lost connection with doubling delays for this long (5 minutes by
+        # default): after a minute-long PostgreSQL outage its next try came up to a minute after
+        # PostgreSQL was back, all requests 503 meanwhile. Giving up sooner lets the next request
+        # start a fresh attempt, which tries at once.
+        "reconnect_timeout": env_int("DB_POOL_RECONNECT_SECONDS", 10),
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PRINT_SETTINGS = (
@@ -101,3 +102,13 @@ def test_behind_a_transaction_pooler_server_side_cursors_are_off_and_statements_
     # PgBouncer hands each transaction to any server connection: nothing may outlive one.
     assert pooled.stdout.strip() == "[true, null]"
     assert direct.stdout.strip() == "[false, null]"
+
+
+def test_the_database_pool_gives_up_a_reconnect_attempt_within_seconds():
+    # A retry that doubles its delay for minutes keeps the site down long after PostgreSQL is back.
+    from django.db import connection
+
+    pool = connection.pool
+    assert pool is not None
+    configured = settings.DATABASES["default"]["OPTIONS"]["pool"]["reconnect_timeout"]
+    assert pool.reconnect_timeout == configured == 10
