@@ -220,7 +220,10 @@ def _read_status(*, user, event: Event) -> tuple[QueueStatus | object, list]:
 _NOT_READY = object()
 
 
-def queue_status(*, user, event: Event) -> QueueStatus | None:
+def queue_status(*, user, event: Event, in_line_only: bool = False) -> QueueStatus | None:
+    """The fan's place. ``in_line_only``: None rather than "expired" for a fan Redis does not hold,
+    without asking PostgreSQL (as ``aqueue_status``): for a page that offers the same "join" to both.
+    A Redis that lost a fan PostgreSQL holds is then healed by that join (PostgreSQL wins)."""
     from queueing import services  # services import this module
 
     status, reads = _read_status(user=user, event=event)
@@ -229,6 +232,8 @@ def queue_status(*, user, event: Event) -> QueueStatus | None:
             services.queue_ensure_ready(event=event)
         elif status is _PENDING:
             services.queue_finish_pending(event=event)
+        elif status is _NOT_IN_REDIS and in_line_only:
+            return None
         elif status is _NOT_IN_REDIS:
             latest = _latest_entry(user=user, event=event)
             if not _redis_lacks(latest=latest, user=user, event=event):

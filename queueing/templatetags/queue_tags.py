@@ -35,7 +35,8 @@ def queue_call_to_action(context: template.Context, event: Event) -> dict[str, A
     if not request.user.is_authenticated:
         login_url = f"{reverse('accounts:login')}?{urlencode({'next': event.get_absolute_url()})}"
         return {**result, "action": "log_in", "login_url": login_url}
-    status = selectors.queue_status(user=request.user, event=event)
+    # An ended turn and "never joined" both get the join button: no need to ask PostgreSQL which.
+    status = selectors.queue_status(user=request.user, event=event, in_line_only=True)
     if status is not None and status.status == selectors.QueueState.ADMITTED:
         return {**result, "action": "choose_seats", "seat_map_url": admitted_redirect_url(event)}
     if status is not None and status.status in (selectors.QueueState.PREQUEUE, selectors.QueueState.WAITING):

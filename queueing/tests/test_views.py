@@ -407,3 +407,22 @@ def test_a_waiting_fans_queue_page_costs_no_query_once_the_shared_reads_are_warm
 
     assert again.status_code == 200
     assert "Your lottery entry" not in again.content.decode()
+
+
+def test_the_event_page_asks_postgresql_nothing_about_a_fan_out_of_line(
+    fan_client, fan, event, settings, django_assert_num_queries
+):
+    # An ended turn and "never joined" both get the join button, so the page does not look up which.
+    settings.LOCAL_CACHE_SECONDS = 60
+    from core import local_cache
+
+    local_cache.clear_all()
+    queue_join(user=fan, event=event)
+    queue_admit_batch(event=event)
+    queue_expire_passes(event=event, now=timezone.now() + timedelta(hours=1))
+    assert fan_client.get(event.get_absolute_url()).status_code == 200
+
+    with django_assert_num_queries(0):
+        again = fan_client.get(event.get_absolute_url())
+
+    assert f'<form method="post" action="{join_url(event)}" class="queue-cta">' in again.content.decode()

@@ -17,8 +17,10 @@ register = template.Library()
 def _sold_out(context: template.Context, event: Event) -> bool:
     """From the counts the event page already has (kept per process for a second), else PostgreSQL."""
     categories = context.get("categories")
-    if categories:
-        return all(category.available_seats == 0 for category in categories)
+    if categories is not None:  # as event_is_sold_out: seats exist and none is free
+        return any(category.total_seats for category in categories) and all(
+            category.available_seats == 0 for category in categories
+        )
     return event_is_sold_out(event=event)
 
 
