@@ -208,9 +208,14 @@ BUCKET = 128  # fans per bucket of the line: Redis keeps hashes and sorted sets 
 _LINE_LUA = """
 local B = 128
 local P = string.sub(KEYS[1], 1, -5)
-local V = redis.call('HGET', KEYS[1], 'v') or '0'
+local LIVE = redis.call('HGET', KEYS[1], 'v')  -- false: no structures (rebuild first)
+local V = LIVE or '0'
 local function wkey(b) return P .. 'w:' .. V .. ':' .. b end
-local function ukey(uid) return P .. 'u:' .. V .. ':' .. math.floor(tonumber(uid) / B) end
+local function ukeyb(ub) return P .. 'u:' .. V .. ':' .. ub end
+local function ukey(uid) return ukeyb(math.floor(tonumber(uid) / B)) end
+local function umark(ub)  -- the highest user bucket of V: what dropping V deletes
+  if ub > tonumber(redis.call('GET', P .. 'um:' .. V) or '-1') then redis.call('SET', P .. 'um:' .. V, ub) end
+end
 local function fkey() return P .. 'f:' .. V end
 local function fcap()
   local n = redis.call('STRLEN', fkey())
@@ -269,8 +274,7 @@ local function wadd(uid, seq)
   redis.call('HSET', ukey(uid), uid, seq)
   fadd(b + 1, 1)
   redis.call('INCR', P .. 'size')
-  local ub = math.floor(tonumber(uid) / B)
-  if ub > tonumber(redis.call('GET', P .. 'um:' .. V) or '-1') then redis.call('SET', P .. 'um:' .. V, ub) end
+  umark(math.floor(tonumber(uid) / B))
 end
 local function wrem(uid)
   local seq = wseq(uid)
@@ -318,9 +322,8 @@ end
 _JOIN_LUA = (
     _LINE_LUA
     + """
-local meta = redis.call('HMGET', KEYS[1], 'v', 'opened')
-if not meta[1] then return {-1} end
-if meta[2] ~= '1' then return {-2} end
+if not LIVE then return {-1} end
+if redis.call('HGET', KEYS[1], 'opened') ~= '1' then return {-2} end
 local uid = ARGV[1]
 if redis.call('HEXISTS', KEYS[6], uid) == 1 then return {-3} end
 local expiry = redis.call('ZSCORE', KEYS[3], uid)
@@ -366,7 +369,7 @@ return 0
 _ADMIT_LUA = (
     _LINE_LUA
     + """
-if not redis.call('HGET', KEYS[1], 'v') then return {-1} end
+if not LIVE then return {-1} end
 if not redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[2]) then return {0} end
 local popped = wpop(tonumber(ARGV[1]))
 local last = nil
@@ -391,7 +394,7 @@ local seq = wseq(uid)
 local rank = false
 if seq then rank = wrank(uid, seq) end
 if not rank then seq = false end
-return {redis.call('HGET', KEYS[1], 'v'), redis.call('ZSCORE', KEYS[2], uid), seq, rank, wsize(),
+return {LIVE, redis.call('ZSCORE', KEYS[2], uid), seq, rank, wsize(),
         redis.call('SISMEMBER', KEYS[3], uid), redis.call('SCARD', KEYS[3]),
         redis.call('LRANGE', KEYS[4], 0, -1), redis.call('HEXISTS', KEYS[5], uid),
         redis.call('HGET', KEYS[1], 'paused')}
@@ -421,12 +424,12 @@ for b, args in pairs(by_sequence) do
   redis.call('ZADD', wkey(b), unpack(args))
   fadd(b + 1, counts[b])
 end
-local top = tonumber(redis.call('GET', P .. 'um:' .. V) or '-1')
+local top = -1
 for ub, args in pairs(by_user) do
-  redis.call('HSET', P .. 'u:' .. V .. ':' .. ub, unpack(args))
+  redis.call('HSET', ukeyb(ub), unpack(args))
   if ub > top then top = ub end
 end
-redis.call('SET', P .. 'um:' .. V, top)
+umark(top)
 redis.call('INCRBY', P .. 'size', #ARGV / 2)
 return #ARGV / 2
 """
@@ -680,13 +683,19 @@ def line_version(keys: QueueKeys, client: SyncClient | None = None) -> str:
     return as_text(version) if version is not None else "0"
 
 
-def line_version_keys(keys: QueueKeys, version: str, client: SyncClient | None = None) -> list[str]:
-    """Every key that version ``version`` of the line may have written (some may not exist)."""
-    client = client or queue_redis()
-    buckets = max(
+def _sequence_buckets(client: SyncClient, keys: QueueKeys, version: str) -> int:
+    """How many sequence buckets version ``version`` of the line may have: its tree's capacity, or
+    past the highest a rebuild wrote before the tree (one that died)."""
+    return max(
         client.strlen(keys.line_fenwick(version)) // 4 - 1,
         int(client.get(keys.line_bucket_max(version)) or -1) + 1,
     )
+
+
+def line_version_keys(keys: QueueKeys, version: str, client: SyncClient | None = None) -> list[str]:
+    """Every key that version ``version`` of the line may have written (some may not exist)."""
+    client = client or queue_redis()
+    buckets = _sequence_buckets(client, keys, version)
     user_buckets = int(client.get(keys.line_user_max(version)) or -1) + 1
     names = [keys.line_bucket(version, bucket) for bucket in range(buckets)]
     names += [keys.line_users(version, bucket) for bucket in range(user_buckets)]
@@ -706,9 +715,8 @@ def waiting_places(keys: QueueKeys, client: SyncClient | None = None) -> list[tu
     """Every fan in the line as ``(user id, sequence)``, in order (tests, benchmarks, fault checks)."""
     client = client or queue_redis()
     version = line_version(keys, client)
-    buckets = max(client.strlen(keys.line_fenwick(version)) // 4 - 1, 0)
     places = []
-    for bucket in range(buckets):
+    for bucket in range(_sequence_buckets(client, keys, version)):
         bucket_places: list[Any] = client.zrange(keys.line_bucket(version, bucket), 0, -1, withscores=True)
         places += [(int(member), int(score)) for member, score in bucket_places]
     return places
