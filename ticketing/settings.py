@@ -184,6 +184,9 @@ CACHES: dict[str, dict[str, Any]] = {
 }
 # Public data (events, prices, seat counts, page fragments) kept per process this long (core.local_cache).
 LOCAL_CACHE_SECONDS = float(env_str("LOCAL_CACHE_SECONDS", "1"))
+# A logged-in user's row, shared by every process in Redis this long (accounts.backends); saves and
+# deletes of the user replace it at once. 0 reads it from PostgreSQL on every request.
+USER_CACHE_SECONDS = env_int("USER_CACHE_SECONDS", 300)
 
 # Sessions are read from Redis on every request and written through to PostgreSQL, so a Redis
 # restart logs nobody out.
