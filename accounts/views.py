@@ -16,7 +16,6 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import FormView
-from django_ratelimit.decorators import ratelimit
 
 from accounts.forms import AccountPasswordChangeForm, EmailAuthenticationForm, SignupForm
 from accounts.services import (
@@ -34,16 +33,15 @@ from accounts.throttles import (
     page_address_sustained_rate,
     verify_email_resend_wait,
 )
+from core.ratelimit import ratelimit
 
 
 def _ratelimited(group: str, *, per_account: bool = False):
     """POSTs limited per address (generous, escalating) and, for log-in, per account first
     (accounts.throttles: the API's rates and switch)."""
     decorators = [
-        ratelimit(group=f"{group}.ip", key="ip", rate=page_address_rate, method="POST", block=True),
-        ratelimit(
-            group=f"{group}.ip-hour", key="ip", rate=page_address_sustained_rate, method="POST", block=True
-        ),
+        ratelimit(group=f"{group}.ip", key="ip", rate=page_address_rate, method="POST"),
+        ratelimit(group=f"{group}.ip-hour", key="ip", rate=page_address_sustained_rate, method="POST"),
     ]
     if per_account:
         decorators.insert(
@@ -53,7 +51,6 @@ def _ratelimited(group: str, *, per_account: bool = False):
                 key=page_account_key,
                 rate=page_account_rate,
                 method="POST",
-                block=True,
             ),
         )
     return method_decorator(decorators, name="dispatch")

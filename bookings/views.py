@@ -31,7 +31,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
-from django_ratelimit.decorators import ratelimit
 
 from bookings.exceptions import FanSeatLimitReached, PendingBookingExists, SeatUnavailable, TooManySeats
 from bookings.models import Booking
@@ -47,6 +46,7 @@ from bookings.selectors import (
 from bookings.services import booking_cancel, booking_create, seats_hold, seats_release
 from core.exceptions import ApplicationError
 from core.local_cache import LocalCache
+from core.ratelimit import ratelimit
 from events.models import Event, Seat
 from events.selectors import (
     event_get_public,

@@ -9,6 +9,8 @@ trip; a refusal costs one more, for its retry time.
 
 ``client_address`` is the one rule for "who is calling" by address: the socket address, or the
 address ``NUM_PROXIES`` trusted proxies put in ``X-Forwarded-For``.
+
+Pages use ``ratelimit``, django-ratelimit's decorator counted the same way (the end of this module).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import redis
 import redis.asyncio
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django_ratelimit import ALL
+from django_ratelimit.exceptions import Ratelimited
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.storage import RedisStorage as AsyncRedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter as AsyncSlidingWindowCounter
@@ -240,3 +244,73 @@ async def ahit(limits: list[Limit]) -> int | None:
         if not allowed
     ]
     return _longest_wait(resets)
+
+
+# --- Pages: django-ratelimit's decorator, counted here -------------------------------------------
+#
+# django-ratelimit's own decorator counts with two cache round trips (``add``, then ``incr``) in
+# fixed windows. Pages use the same arguments, its ``Ratelimited`` exception and its middleware's
+# ``RATELIMIT_VIEW`` (the 429 page), but count with ``hit``: one round trip, the API's sliding window.
+
+
+class PageRateLimited(Ratelimited):
+    """django-ratelimit's refusal, knowing how long to wait (the 429's ``Retry-After``)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
+def _page_caller(key, group: str, request) -> str | None:
+    if callable(key):
+        return key(group, request)
+    if key == "user":
+        return str(request.user.pk)
+    if key == "ip":
+        return client_address_of_request(request)
+    if key == "user_or_ip":
+        return str(request.user.pk) if request.user.is_authenticated else client_address_of_request(request)
+    raise ImproperlyConfigured(
+        f"Unknown rate limit key {key!r}: use 'user', 'ip', 'user_or_ip' or a callable."
+    )
+
+
+def _methods(method) -> frozenset[str] | None:
+    if method is ALL or method is None:
+        return None
+    return frozenset(m.upper() for m in ([method] if isinstance(method, str) else method))
+
+
+def ratelimit(*, group: str | None = None, key, rate, method=ALL):
+    """``django_ratelimit.decorators.ratelimit(..., block=True)``, one Redis round trip per request.
+
+    ``rate``: "60/min" or ``rate(group, request)`` (``None``: no limit); ``key``: "user", "ip",
+    "user_or_ip" or ``key(group, request)``; ``group`` defaults to the view's dotted name.
+    """
+    methods = _methods(method)
+
+    def decorator(view):
+        scope = group or f"{view.__module__}.{view.__qualname__}"
+
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if settings.RATELIMIT_ENABLE and (methods is None or request.method in methods):
+                current_rate = rate(scope, request) if callable(rate) else rate
+                if current_rate:
+                    wait = hit(
+                        [
+                            Limit(
+                                scope=f"page:{scope}",
+                                rate=current_rate,
+                                who=_page_caller(key, scope, request),
+                            )
+                        ]
+                    )
+                    if wait is not None:
+                        request.limited = True
+                        raise PageRateLimited(wait)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -14,14 +14,16 @@ RATE_LIMIT_RETRY_AFTER_SECONDS = 60
 def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
     """django-ratelimit's RATELIMIT_VIEW: a readable 429, JSON for API and htmx callers."""
     message = _("Too many requests. Please wait a minute and try again.")
+    # core.ratelimit's refusals know the wait; django-ratelimit's own (fixed windows) do not.
+    retry_after = getattr(exception, "retry_after", None) or RATE_LIMIT_RETRY_AFTER_SECONDS
     wants_json = _is_api_request(request) or "application/json" in request.headers.get("Accept", "")
     if wants_json:
         response: HttpResponse = JsonResponse(
-            error_body("RATE_LIMITED", message, {"retryAfter": RATE_LIMIT_RETRY_AFTER_SECONDS}), status=429
+            error_body("RATE_LIMITED", message, {"retryAfter": retry_after}), status=429
         )
     else:
         response = render(request, "429.html", {"message": message}, status=429)
-    response["Retry-After"] = str(RATE_LIMIT_RETRY_AFTER_SECONDS)
+    response["Retry-After"] = str(retry_after)
     return response
 
 

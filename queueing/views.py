@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
-from django_ratelimit.decorators import ratelimit
 
 from accounts.services import EmailNotVerified, email_verified_require
 from core.exceptions import Busy
+from core.ratelimit import ratelimit
 from events.models import Event
 from events.selectors import event_get_public_cached
 from queueing import selectors, services

@@ -7,9 +7,9 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django_ratelimit.decorators import ratelimit
 
 from core.exceptions import ApplicationError
+from core.ratelimit import ratelimit
 from queueing.views import _event_or_404, fan_required, join_rate
 from waitlist import services
 

@@ -144,3 +144,88 @@ def test_the_scope_address_reads_every_proxys_forwarded_for_line_like_django(set
     request = rf.get("/", HTTP_X_FORWARDED_FOR="198.51.100.7,10.0.0.2")  # how Django joins the lines
 
     assert client_address_of_scope(scope) == client_address_of_request(request) == "198.51.100.7"
+
+
+# --- Pages: django-ratelimit's decorator, counted in one round trip -------------------------------
+
+
+def _limited_page(**limit):
+    from django.http import HttpResponse
+
+    @ratelimit.ratelimit(**limit)
+    def page(request):
+        return HttpResponse("ok")
+
+    return page
+
+
+def test_a_page_limit_counts_in_one_round_trip_and_refuses_with_the_wait(rf, monkeypatch):
+    from django_ratelimit.exceptions import Ratelimited
+
+    executed = record_limit_pipelines(monkeypatch)
+    page = _limited_page(group="test-page", key="ip", rate="2/min", method="POST")
+    post = rf.post("/page/", REMOTE_ADDR="198.51.100.4")
+
+    assert page(post).status_code == 200
+    assert page(post).status_code == 200
+    with pytest.raises(Ratelimited) as refused:
+        page(post)
+
+    assert executed == [1, 1, 1]
+    assert 1 <= refused.value.retry_after <= 60
+    assert post.limited is True
+    # Another address, and a method the limit does not cover, are not refused.
+    assert page(rf.post("/page/", REMOTE_ADDR="198.51.100.5")).status_code == 200
+    assert page(rf.get("/page/", REMOTE_ADDR="198.51.100.4")).status_code == 200
+
+
+def test_a_refused_page_is_the_readable_429_with_its_retry_after(client, settings, fan):
+    settings.QUEUE_PAGE_JOIN_RATE = "1/min"
+    client.force_login(fan)
+    client.post("/events/no-such-event/queue/join/")
+
+    response = client.post("/events/no-such-event/queue/join/")
+
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert "Too many requests" in response.content.decode()
+
+
+def test_concurrent_requests_to_a_page_never_exceed_its_limit(rf):
+    from django_ratelimit.exceptions import Ratelimited
+
+    page = _limited_page(group="test-race", key="ip", rate="15/min")
+    allowed: list[bool] = []
+    start = threading.Barrier(10)
+
+    def browser() -> None:
+        start.wait()
+        for _ in range(6):
+            try:
+                page(rf.get("/page/", REMOTE_ADDR="198.51.100.9"))
+                allowed.append(True)
+            except Ratelimited:
+                allowed.append(False)
+
+    threads = [threading.Thread(target=browser) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(allowed) == 60
+    assert sum(allowed) == 15
+
+
+def test_page_limits_are_off_with_the_switch_or_without_a_rate(rf, settings, monkeypatch):
+    executed = record_limit_pipelines(monkeypatch)
+    no_rate = _limited_page(group="test-off", key="ip", rate=lambda group, request: None)
+    for _ in range(3):
+        assert no_rate(rf.get("/page/")).status_code == 200
+
+    settings.RATELIMIT_ENABLE = False
+    switched_off = _limited_page(group="test-off-2", key="ip", rate="1/min")
+    for _ in range(3):
+        assert switched_off(rf.get("/page/")).status_code == 200
+
+    assert executed == []

@@ -280,7 +280,7 @@ def test_too_many_joins_get_a_readable_429_and_keep_the_place(fan_client, fan, e
     response = fan_client.post(join_url(event))
 
     assert response.status_code == 429
-    assert response["Retry-After"] == "60"
+    assert 1 <= int(response["Retry-After"]) <= 60
     assert "Too many requests" in response.content.decode()
     assert QueueEntry.objects.get(user=fan).state == QueueEntry.State.WAITING
 
