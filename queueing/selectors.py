@@ -277,10 +277,12 @@ def queue_place_to_return(*, user, event: Event) -> QueueStatus | None:
     """What a repeat join answers at once, without limits or a challenge: the fan's place while the
     sale runs and they are in line (pre-queue, waiting, admitted). ``None`` means "join as new": not
     in line, the turn is over, or the place is not durable yet — its row never committed (a join that
-    failed half way), and only a real join may answer 2xx for it (it records the row or reconciles)."""
+    failed half way), and only a real join may answer 2xx for it (it records the row or reconciles).
+    Only Redis is asked (``in_line_only``): a fan it does not hold joins as new, and that join
+    reconciles with PostgreSQL if PostgreSQL holds them (a Redis that lost its data)."""
     if event.sale_phase() not in (Event.SalePhase.UPCOMING, Event.SalePhase.ON_SALE):
         return None
-    current = queue_status(user=user, event=event)
+    current = queue_status(user=user, event=event, in_line_only=True)
     if current is None or current.status == QueueState.EXPIRED:
         return None
     if current.status == QueueState.WAITING and queue_redis().hexists(

@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from altcha import Payload, verify_solution
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
@@ -329,6 +331,45 @@ def test_the_page_joins_with_the_widget_solution(event, fan, fan_client):
     assert QueueEntry.objects.filter(event=event, user=fan).exists()
     replay = fan_client.post(reverse("queueing:join", kwargs={"slug": event.slug}), {"altcha": altcha})
     assert "already have a place" in " ".join(_messages(replay))  # in line: never asked again
+
+
+def test_the_page_asks_postgresql_nothing_before_a_new_fans_join(event, fan, fan_client, monkeypatch):
+    """Whether a new fan already has a place is Redis's answer alone (as on the API's fast path)."""
+    from queueing import views
+
+    altcha = solved(fan, event)
+    queue_ensure_ready(event=event)
+    reads_before_join: list[str] = []
+    real_join = views.services.queue_join
+
+    def join_noting_queries_so_far(**kwargs):
+        reads_before_join.extend(query["sql"] for query in connection.queries)
+        return real_join(**kwargs)
+
+    monkeypatch.setattr(views.services, "queue_join", join_noting_queries_so_far)
+    with CaptureQueriesContext(connection):
+        fan_client.post(reverse("queueing:join", kwargs={"slug": event.slug}), {"altcha": altcha})
+
+    assert QueueEntry.objects.filter(event=event, user=fan).exists()
+    assert not [sql for sql in reads_before_join if "queueing_queueentry" in sql]
+
+
+def test_a_fan_redis_lost_gets_their_own_place_back_from_the_page(event, fan, fan_client, make_fans):
+    ahead = make_fans(2)
+    for other in ahead:
+        queue_join(user=other, event=event)
+    original = queue_join(user=fan, event=event)
+    queue_redis().flushdb()
+
+    response = fan_client.post(
+        reverse("queueing:join", kwargs={"slug": event.slug}), {"altcha": solved(fan, event)}
+    )
+
+    assert response.status_code == 302
+    assert QueueEntry.objects.filter(event=event, user=fan).count() == 1
+    entry = QueueEntry.objects.get(event=event, user=fan)
+    assert entry.sequence == original.sequence
+    assert "already have a place" in " ".join(_messages(response))
 
 
 def test_an_unverified_fan_is_asked_to_verify_on_the_page(event, client):
