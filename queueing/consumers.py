@@ -68,7 +68,7 @@ from events.models import Event
 from queueing import selectors
 from queueing.exceptions import EventNotFound
 from queueing.notify import admitted_redirect_url, queue_topic
-from queueing.presenters import progress_percent, progress_session_key, status_message
+from queueing.presenters import progress_percent, progress_start_from_cookies, status_message
 from queueing.selectors import QueueState, QueueStatus
 
 REFRESH_WINDOW_SECONDS = 10.0
@@ -113,17 +113,16 @@ def _event_or_none(raw_event_id: str) -> Event | None:
         return None
 
 
-def _read_exact(*, user_id: int, event: Event, session) -> ExactReading:
+def _read_exact(*, user_id: int, event: Event, cookies: dict[str, str]) -> ExactReading:
     # The fan's place first, then the head: an admission in between makes the estimate err long.
     # The socket keeps the fan's id, not a user object: the reads only need the key.
     status = selectors.queue_status(user=get_user_model()(pk=user_id), event=event)
     stats = selectors.queue_stats(event=event)
-    start_position = session.get(progress_session_key(event.pk)) if session is not None else None
     return ExactReading(
         status=status,
         head_sequence=stats.head_sequence,
         is_paused=stats.is_paused,
-        start_position=start_position if isinstance(start_position, int) else None,
+        start_position=progress_start_from_cookies(cookies, event.pk),
     )
 
 
@@ -166,7 +165,7 @@ class QueueConsumer(LiveJsonWebsocketConsumer):
             return
         event = self.event
         reading = await database_sync_to_async(_read_exact)(
-            user_id=self.user_id, event=event, session=self.scope.get("session")
+            user_id=self.user_id, event=event, cookies=self.scope.get("cookies") or {}
         )
         self.status = status = reading.status
         if status is None:

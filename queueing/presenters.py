@@ -9,16 +9,56 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
+from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from queueing.selectors import QueueState, QueueStatus
 
+# The first (largest) place the fan was seen at, the start of the progress bar: a signed cookie per
+# event, not the session, so joining and polling write nothing on the server. Forging it only changes
+# the fan's own progress bar; the signature keeps other sites' values out.
+PROGRESS_COOKIE_SALT = "queueing.progress"
+PROGRESS_COOKIE_MAX_AGE = 2 * 24 * 3600
 
-def progress_session_key(event_id: int) -> str:
-    """Where the queue page remembers the fan's first place in line (the start of the progress bar)."""
+
+def progress_cookie_name(event_id: int) -> str:
     return f"queue-start-{event_id}"
+
+
+def _signer(cookie_name: str) -> signing.TimestampSigner:
+    return signing.get_cookie_signer(salt=f"{PROGRESS_COOKIE_SALT}:{cookie_name}")
+
+
+def progress_start_from_cookies(cookies: dict[str, str], event_id: int) -> int | None:
+    """The start position a fan's cookies carry for this event (``None``: absent, tampered, stale)."""
+    name = progress_cookie_name(event_id)
+    raw = cookies.get(name)
+    if not raw:
+        return None
+    try:
+        value = _signer(name).unsign(raw, max_age=PROGRESS_COOKIE_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def progress_cookie_set(response: HttpResponse, *, event_id: int, start_position: int | None) -> None:
+    """Remember (or, with ``None``, forget) where this fan's progress bar starts for the event."""
+    name = progress_cookie_name(event_id)
+    if start_position is None:
+        response.delete_cookie(name, samesite="Lax")
+        return
+    response.set_cookie(
+        name,
+        _signer(name).sign(str(start_position)),
+        max_age=PROGRESS_COOKIE_MAX_AGE,
+        secure=settings.SECURE_COOKIES,
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 def progress_percent(*, start_position: int | None, position: int | None) -> int:

@@ -28,7 +28,12 @@ from queueing import selectors, services
 from queueing.challenges import ChallengeInvalid, ChallengeRequired, challenge_issue, challenge_redeem
 from queueing.exceptions import NotInQueue, SaleClosed
 from queueing.notify import admitted_redirect_url
-from queueing.presenters import join_form_context, progress_percent, progress_session_key
+from queueing.presenters import (
+    join_form_context,
+    progress_cookie_set,
+    progress_percent,
+    progress_start_from_cookies,
+)
 
 # What the status panel shows besides the queue states of ``selectors.QueueState``.
 NOT_IN_QUEUE = "none"
@@ -88,21 +93,13 @@ def _panel_context(request: HttpRequest, event: Event) -> dict[str, Any]:
         "ws_path": f"/ws/queue/{event.pk}/",
     }
     if state == selectors.QueueState.WAITING and status is not None and status.position is not None:
-        context["progress"] = progress_percent(
-            start_position=_remember_start_position(request, event, status.position),
-            position=status.position,
-        )
+        start = progress_start_from_cookies(request.COOKIES, event.pk)
+        if start is None or start < status.position:
+            # The first (largest) place this fan was seen at: where the progress bar starts.
+            start = context["new_progress_start"] = status.position
+        context["progress"] = progress_percent(start_position=start, position=status.position)
         context["is_paused"] = status.is_paused
     return context
-
-
-def _remember_start_position(request: HttpRequest, event: Event, position: int) -> int:
-    """The first (largest) place this fan was seen at: where the progress bar starts."""
-    key = progress_session_key(event.pk)
-    start = request.session.get(key)
-    if not isinstance(start, int) or start < position:
-        request.session[key] = start = position
-    return start
 
 
 @never_cache
@@ -114,7 +111,10 @@ def queue_page(request: HttpRequest, slug: str) -> HttpResponse:
     event = _event_or_404(slug)
     context = _panel_context(request, event)
     template = "queueing/_status.html" if request.htmx else "queueing/queue_page.html"
-    return render(request, template, context)
+    response = render(request, template, context)
+    if "new_progress_start" in context:
+        progress_cookie_set(response, event_id=event.pk, start_position=context["new_progress_start"])
+    return response
 
 
 @require_POST
@@ -139,16 +139,14 @@ def queue_join_view(request: HttpRequest, slug: str) -> HttpResponseRedirect:
     except Busy as error:
         messages.warning(request, error.message)
         return redirect(event.get_absolute_url())
+    response = redirect(page)
     if joined.already_in_queue:
         messages.info(request, _("You already have a place in this queue: here it is."))
     else:
         # A new place (first join, or after leaving or a finished turn): the progress bar starts here.
-        if joined.position is not None:
-            request.session[progress_session_key(event.pk)] = joined.position
-        else:
-            request.session.pop(progress_session_key(event.pk), None)
+        progress_cookie_set(response, event_id=event.pk, start_position=joined.position)
         messages.success(request, _("You are in the queue. Keep this page open: it updates by itself."))
-    return redirect(page)
+    return response
 
 
 @never_cache
@@ -174,5 +172,6 @@ def queue_leave_view(request: HttpRequest, slug: str) -> HttpResponseRedirect:
         messages.info(request, error.message)
     else:
         messages.success(request, _("You left the queue. Your place has been given up."))
-    request.session.pop(progress_session_key(event.pk), None)
-    return redirect(event.get_absolute_url())
+    response = redirect(event.get_absolute_url())
+    progress_cookie_set(response, event_id=event.pk, start_position=None)
+    return response

@@ -152,6 +152,32 @@ async def test_a_fan_logged_in_by_session_gets_the_exact_place_on_connect(event,
     }
 
 
+async def test_the_progress_bar_starts_where_the_fans_cookie_says(event, fan, make_fans, open_socket):
+    """The queue page's signed cookie (queueing.presenters) is read by the socket too."""
+    from django.http import HttpResponse
+
+    from queueing.presenters import progress_cookie_name, progress_cookie_set
+
+    await _join_in_order(event, [*await database_sync_to_async(make_fans)(4), fan])
+    page = HttpResponse()
+    progress_cookie_set(page, event_id=event.pk, start_position=10)
+    progress_cookie = page.cookies[progress_cookie_name(event.pk)].OutputString().split(";")[0]
+    session = await database_sync_to_async(_session_cookie)(fan)
+    socket = WebsocketCommunicator(
+        application,
+        f"/ws/queue/{event.pk}/",
+        headers=[ORIGIN, (b"cookie", session + b"; " + progress_cookie.encode())],
+    )
+    assert (await socket.connect())[0]
+    try:
+        message = await socket.receive_json_from(timeout=5)
+    finally:
+        await socket.disconnect()
+        await close_hub()
+
+    assert (message["position"], message["startPosition"], message["progress"]) == (5, 10, 50)
+
+
 async def test_a_mobile_client_authenticates_with_an_access_token_in_the_query_string(
     event, fan, other_fan, open_socket
 ):

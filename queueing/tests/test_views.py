@@ -152,6 +152,41 @@ def test_the_progress_bar_fills_as_the_line_moves(fan_client, event, make_fans):
     assert 'aria-valuetext="60% of the way"' in content
 
 
+def test_joining_and_polling_write_nothing_to_the_session(fan_client, event, make_fans, monkeypatch):
+    """The progress bar's start lives in a signed cookie: a join and its polls save no session
+    (a session save is a PostgreSQL write, on every join of an on-sale)."""
+    from django.contrib.sessions.backends.cached_db import SessionStore
+
+    saves: list[str] = []
+    real_save = SessionStore.save
+    monkeypatch.setattr(
+        SessionStore, "save", lambda self, *a, **kw: saves.append("save") or real_save(self, *a, **kw)
+    )
+    for early_fan in make_fans(2):
+        queue_join(user=early_fan, event=event)
+
+    joined = fan_client.post(join_url(event))
+    fan_client.get(page_url(event))
+    fan_client.get(status_url(event), **HTMX)
+
+    assert saves == []
+    assert joined.cookies[f"queue-start-{event.pk}"]["httponly"]
+
+
+def test_a_forged_progress_cookie_is_ignored_and_replaced(fan_client, event, make_fans):
+    for early_fan in make_fans(4):
+        queue_join(user=early_fan, event=event)
+    fan_client.post(join_url(event))  # place 5
+    fan_client.cookies[f"queue-start-{event.pk}"] = "1000"  # unsigned: "I started at place 1,000"
+    queue_admit_batch(event=event)
+
+    response = fan_client.get(page_url(event))
+
+    assert 'max="100" value="0"' in response.content.decode()  # starts again from place 2
+    replaced = fan_client.get(page_url(event).replace("/queue/", "/queue/status/"), **HTMX)
+    assert f"queue-start-{event.pk}" not in replaced.cookies  # the new cookie was kept: no rewrite
+
+
 def test_before_opening_the_fan_waits_in_the_pre_queue_with_a_countdown(fan_client, fan):
     event = EventFactory(upcoming=True)
 
