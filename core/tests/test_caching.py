@@ -14,7 +14,7 @@ from core.caching import share_cache_connections
 
 
 def _in_a_pool_thread_with_a_copied_context(alias: str):
-    # How ticketing.asgi runs Django: a2wsgi copies the request's context into a pool thread.
+    # How ticketing.asgi runs Django: core.wsgi_bridge copies the request's context into a pool thread.
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(contextvars.copy_context().run, lambda: caches[alias]).result()
 
