@@ -131,7 +131,8 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/turnstile")
 # Threads per web process running Django's request handler (ticketing.asgi); each may hold one
 # pooled database connection while it answers a request.
-WEB_THREADS = env_int("WEB_THREADS", 8)
+# Fewer threads contend less for the interpreter; more ride out lock waits (README).
+WEB_THREADS = env_int("WEB_THREADS", 4)
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 # psycopg's connection pool, per process: a request borrows a connection instead of opening one
 # (connecting cost more than most of our queries). DB_POOL_MAX_SIZE=0 turns it off.
@@ -434,7 +435,9 @@ RATELIMIT_VIEW = "core.views.rate_limited"
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Kolkata")
-USE_I18N = True
+# English only, no catalogues: translation lookups (a context-local read per string) cost every
+# render for nothing. Turn on with the first translation.
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
