@@ -93,3 +93,27 @@ def record_limit_pipelines(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(pipeline_class, "execute", recording_execute)
     return counted
+
+
+def http_scope(
+    method: str,
+    path: str,
+    headers: list[tuple[bytes, bytes]],
+    *,
+    client: tuple[str, int] = ("127.0.0.1", 50000),
+) -> dict:
+    """An ASGI HTTP scope as uvicorn builds it (for tests that call an ASGI app directly)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": client,
+        "server": ("127.0.0.1", 80),
+    }

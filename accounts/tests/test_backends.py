@@ -70,11 +70,17 @@ def _saved_a_while_ago(user) -> None:
     backends.shared_cache.delete(backends._shared_key(user.pk))
 
 
-def test_other_processes_read_the_user_from_redis_not_postgresql(fan, django_assert_num_queries):
-    _saved_a_while_ago(fan)
+def _shared_by_an_earlier_request(user) -> CachedModelBackend:
+    """The user's row is in Redis, put there by a request in another process."""
+    _saved_a_while_ago(user)
     backend = CachedModelBackend()
-    backend.get_user(fan.pk)
+    backend.get_user(user.pk)
     _another_process()
+    return backend
+
+
+def test_other_processes_read_the_user_from_redis_not_postgresql(fan, django_assert_num_queries):
+    backend = _shared_by_an_earlier_request(fan)
 
     with django_assert_num_queries(0):
         user = backend.get_user(fan.pk)
@@ -86,10 +92,7 @@ def test_other_processes_read_the_user_from_redis_not_postgresql(fan, django_ass
 
 
 def test_a_save_in_another_process_is_seen_at_once_and_not_cached_back(fan, django_assert_num_queries):
-    _saved_a_while_ago(fan)
-    backend = CachedModelBackend()
-    backend.get_user(fan.pk)
-    _another_process()
+    backend = _shared_by_an_earlier_request(fan)
     with django_assert_num_queries(0):
         backend.get_user(fan.pk)
 

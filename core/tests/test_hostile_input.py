@@ -179,28 +179,13 @@ async def test_a_body_over_the_limit_is_answered_in_the_envelope_by_the_shipped_
     Django's handler in its thread pool behind)."""
     from asgiref.testing import ApplicationCommunicator
 
+    from core.testing import http_scope
     from ticketing.asgi import application
 
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
     body = b"x" * 500
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/api/auth/login",
-        "raw_path": b"/api/auth/login",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"testserver"),
-            (b"content-type", b"application/json"),
-            (b"content-length", b"500"),
-        ],
-        "client": ("127.0.0.1", 1),
-        "server": ("testserver", 80),
-    }
+    headers = [(b"host", b"testserver"), (b"content-type", b"application/json"), (b"content-length", b"500")]
+    scope = http_scope("POST", "/api/auth/login", headers)
     communicator = ApplicationCommunicator(application, scope)
     await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
     start = await communicator.receive_output(5)

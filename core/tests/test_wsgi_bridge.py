@@ -8,24 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from core import wsgi_bridge
+from core.testing import http_scope
 from core.wsgi_bridge import WsgiInThreads
 
 
 def _scope(method: str = "GET", path: str = "/x/") -> dict:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"a=1",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), (b"content-type", b"text/plain")],
-        "client": ("203.0.113.7", 5000),
-        "server": ("127.0.0.1", 8000),
-    }
+    headers = [(b"host", b"testserver"), (b"content-type", b"text/plain")]
+    return http_scope(method, path, headers, client=("203.0.113.7", 5000))
 
 
 def _call(app, *, scope=None, body_chunks=(b"",), disconnect_after=None) -> list[dict]:

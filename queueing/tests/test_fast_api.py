@@ -19,6 +19,7 @@ from accounts.models import User
 from conftest import jwt_client_for
 from core import ratelimit
 from core.formats import api_datetime
+from core.testing import http_scope
 from events.tests.factories import EventFactory
 from queueing.batching import close_batchers, join_recorder
 from queueing.fast_api import QueueFastPath
@@ -50,20 +51,7 @@ async def _call(
     method: str, path: str, headers: dict[str, str] | list[tuple[str, str]], body: bytes
 ) -> Answer:
     pairs = headers.items() if isinstance(headers, dict) else headers
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(name.lower().encode(), value.encode()) for name, value in pairs],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 80),
-    }
+    scope = http_scope(method, path, [(name.lower().encode(), value.encode()) for name, value in pairs])
     received = False
     messages = []
 
