@@ -184,6 +184,11 @@ class Hub:
                 self.connected.set()
                 backoff = 0.5
             except (RedisError, OSError, RuntimeError) as error:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # A read cut short by our own cancellation (close, shutdown) may surface as a
+                    # connection error: stop, instead of reconnecting forever.
+                    raise asyncio.CancelledError from error
                 self.connected.clear()
                 logger.warning("Live updates: pub/sub connection lost (%s); reconnecting.", error)
                 await asyncio.sleep(backoff)

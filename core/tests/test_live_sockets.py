@@ -145,3 +145,37 @@ async def test_after_the_hub_loses_redis_sockets_resynchronise_and_pushes_flow_a
     await database_sync_to_async(publish)(topic, {"frame": frame})
     assert await socket.receive_json_from(timeout=5) == frame
     assert await socket.receive_nothing(timeout=1)  # one resynchronisation per outage
+
+
+async def test_the_hubs_reader_stops_when_cancelled_even_if_the_read_fails_as_a_connection_error():
+    """A pub/sub read cut short by cancellation may surface as a connection error: the reader must
+    still stop (it used to reconnect and read again, so closing a loop could wait forever)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from core.realtime import Hub
+
+    class ReadThatTurnsCancellationIntoAnError:
+        connection = object()
+
+        async def get_message(self, **kwargs):
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                raise RedisConnectionError("Connection closed by server.") from None
+
+    live = Hub()
+    live.sockets["some-topic"].add(object())  # type: ignore[arg-type]
+    live.pubsub = ReadThatTurnsCancellationIntoAnError()
+    reader = asyncio.get_running_loop().create_task(live._read_forever())
+    await asyncio.sleep(0.05)
+
+    reader.cancel()
+    done, _ = await asyncio.wait({reader}, timeout=3)
+
+    stopped = reader in done
+    if not stopped:  # let a reader that kept going end: no sockets left, so no more reads
+        live.sockets.clear()
+        reader.cancel()
+        await asyncio.wait({reader}, timeout=3)
+    assert stopped
+    assert reader.cancelled()
