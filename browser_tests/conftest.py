@@ -61,6 +61,12 @@ def asgi_live_server(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         test_database_name = connections["default"].settings_dict["NAME"]
         connections.close_all()  # the child process must not share our sockets
+        for connection in connections.all():
+            # ...nor our pool's: close_all returns connections to the pool, which keeps them open, and
+            # a forked server would then talk on the same sockets as the tests (a corrupt protocol).
+            close_pool = getattr(connection, "close_pool", None)
+            if close_pool is not None:
+                close_pool()
         process = DaphneProcess(
             "127.0.0.1",
             partial(make_application, static_wrapper=ASGIStaticFilesHandler),
