@@ -29,21 +29,28 @@ def test_limits_count_each_caller_and_scope_apart():
     assert ratelimit.hit([Limit(scope="a", rate="1/min", who="x")]) is not None
 
 
-def test_concurrent_threads_never_exceed_a_limit():
-    limit = Limit(scope="race", rate="25/min", who="one-address")
+def _racing(attempt, *, threads: int, attempts_each: int) -> list[bool]:
+    """``attempt()`` (True when allowed) from ``threads`` threads released at once."""
     allowed: list[bool] = []
-    start = threading.Barrier(20)
+    start = threading.Barrier(threads)
 
     def client() -> None:
         start.wait()
-        for _ in range(10):
-            allowed.append(ratelimit.hit([limit]) is None)
+        for _ in range(attempts_each):
+            allowed.append(attempt())
 
-    threads = [threading.Thread(target=client) for _ in range(20)]
-    for thread in threads:
+    clients = [threading.Thread(target=client) for _ in range(threads)]
+    for thread in clients:
         thread.start()
-    for thread in threads:
+    for thread in clients:
         thread.join()
+    return allowed
+
+
+def test_concurrent_threads_never_exceed_a_limit():
+    limit = Limit(scope="race", rate="25/min", who="one-address")
+
+    allowed = _racing(lambda: ratelimit.hit([limit]) is None, threads=20, attempts_each=10)
 
     assert len(allowed) == 200
     assert sum(allowed) == 25
@@ -195,23 +202,15 @@ def test_concurrent_requests_to_a_page_never_exceed_its_limit(rf):
     from django_ratelimit.exceptions import Ratelimited
 
     page = _limited_page(group="test-race", key="ip", rate="15/min")
-    allowed: list[bool] = []
-    start = threading.Barrier(10)
 
-    def browser() -> None:
-        start.wait()
-        for _ in range(6):
-            try:
-                page(rf.get("/page/", REMOTE_ADDR="198.51.100.9"))
-                allowed.append(True)
-            except Ratelimited:
-                allowed.append(False)
+    def browser_request() -> bool:
+        try:
+            page(rf.get("/page/", REMOTE_ADDR="198.51.100.9"))
+        except Ratelimited:
+            return False
+        return True
 
-    threads = [threading.Thread(target=browser) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    allowed = _racing(browser_request, threads=10, attempts_each=6)
 
     assert len(allowed) == 60
     assert sum(allowed) == 15
