@@ -8,6 +8,7 @@ Public interface (keyword-only):
 - ``seat_states_for_event(event=, user=None, now=None) -> dict[int, str]`` — only the seats that are not
   available (id → status): what a live client needs to resynchronise.
 - ``holds_for(user=, event=, now=None) -> FanHolds`` — the fan's live holds, total and expiry.
+- ``held_seat_ids_for(user=, event=, now=None) -> list[int]`` — the ids of the seats the fan holds.
 - ``pending_booking_for(user=, event=, now=None) -> Booking | None`` — the fan's unexpired pending booking.
 - ``booking_for_user(user=, booking_id=) -> Booking`` — with items, seats and categories; another fan's
   booking or an unknown id raises ``BookingNotFound`` (404).
@@ -182,6 +183,15 @@ def seat_states_for_event(*, event: Event, user=None, now: datetime | None = Non
         seat_id: _status(seat_id, held=held, sold=sold, user_id=user_id)
         for seat_id in sorted(held.keys() | sold)
     }
+
+
+def held_seat_ids_for(*, user, event: Event, now: datetime | None = None) -> list[int]:
+    """The seats the fan holds now (``holds_for`` without the seats' details)."""
+    return list(
+        SeatHold.objects.filter(user=user, event=event, expires_at__gt=now or timezone.now())
+        .order_by("seat_id")
+        .values_list("seat_id", flat=True)
+    )
 
 
 def holds_for(*, user, event: Event, now: datetime | None = None) -> FanHolds:

@@ -37,6 +37,7 @@ from bookings.models import Booking
 from bookings.selectors import (
     booking_for_user,
     bookings_for_user,
+    held_seat_ids_for,
     holds_for,
     pending_booking_for,
     seat_map_for_event,
@@ -44,6 +45,7 @@ from bookings.selectors import (
     turn_ran_out_at,
 )
 from bookings.services import booking_cancel, booking_create, seats_hold, seats_release
+from bookings.templatetags.seat_map_tags import DrawnSeats, draw_seats
 from core.exceptions import ApplicationError
 from core.local_cache import LocalCache
 from core.ratelimit import ratelimit
@@ -144,6 +146,20 @@ def _read_sections(event: Event) -> list[tuple[str, int]]:
     return [(section, seats) for section, seats, _leftmost in rows]
 
 
+# Everyone's view of a section (no seat drawn as "yours"), drawn once per process for about a second
+# (core.local_cache): drawing 600 seats costs more than the rest of the page. The fan's own holds, read
+# exactly, are drawn as theirs on it. A seat taken or freed in that second may show its old state until
+# the map's socket (or its poll) sends every seat's state, as it does when it connects; a hold is decided
+# under the seat's row lock, never on what a page showed.
+_drawn_maps: LocalCache[DrawnSeats] = LocalCache()
+
+
+def _drawn_map(event: Event, section: str | None) -> DrawnSeats:
+    return _drawn_maps.get_or_load(
+        (event.pk, section), lambda: draw_seats(seat_map_for_event(event=event, section=section))
+    )
+
+
 def _chosen_section(request: HttpRequest, sections: list[tuple[str, int]]) -> str | None:
     """The section to draw (``None`` = all of them)."""
     names = [name for name, _count in sections]
@@ -241,19 +257,20 @@ def seat_map_page(request: HttpRequest, slug: str) -> HttpResponse:
 
     sections = _sections(event)
     section = _chosen_section(request, sections)
-    seats = seat_map_for_event(event=event, user=request.user, section=section)
     context: dict[str, Any] = {
         "event": event,
-        "seats": seats,
         "sections": sections,
         "section": section,
         "all_sections": ALL_SECTIONS,
         "seat_map_url": _seat_map_url(event.slug),
     }
     if request.htmx and request.htmx.target == MAP_ID:
+        mine = held_seat_ids_for(user=request.user, event=event)
+        context["seat_map_html"] = _drawn_map(event, section).html(held_by_me=mine)
         return render(request, "bookings/_seat_map.html", context)
     context.update(_summary_context(request, event, admission=admission))
-    # The price list's counts may be a second old; the seats themselves are read exactly above.
+    context["seat_map_html"] = _drawn_map(event, section).html(held_by_me=context["holds"].seat_ids)
+    # The price list's counts may be a second old, like the drawn map; the fan's own holds are exact.
     context["categories"] = seat_availability_by_category_cached(event=event)
     context["states_url"] = reverse("bookings:states", kwargs={"slug": event.slug})
     context["ws_path"] = f"/ws/events/{event.pk}/seats/"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from itertools import groupby
 
 from django import template
@@ -51,17 +52,61 @@ def safe_colour(colour: str) -> str:
     return colour if _HEX_COLOUR.match(colour or "") else FALLBACK_COLOUR
 
 
-def _section_html(section: str, seats: Sequence[SeatView], category_labels: dict[int, str]) -> str:
+@dataclass(frozen=True)
+class _SeatMarkup:
+    """What a seat's button needs besides its state, so one seat can be drawn again in another state."""
+
+    seat_id: int
+    number: str
+    category_id: int
+    grid_area: str
+    label_prefix: str  # "Section N, Row C, Seat 12, Gold ₹7,500"
+
+
+def _button(seat: _SeatMarkup, status: str) -> str:
+    return (
+        f'<button id="s{seat.seat_id}" class="c{seat.category_id} s-{status}" '
+        f'style="grid-area:{seat.grid_area}" '
+        f'aria-label="{seat.label_prefix}, {STATE_TEXT[status]}"'
+        f"{_STATE_ATTRIBUTES[status]}>{seat.number}</button>"
+    )
+
+
+@dataclass(frozen=True)
+class DrawnSeats:
+    """A drawn map, kept as pieces so that a fan's own seats can be drawn as theirs on a map drawn for
+    everyone (``html(held_by_me=…)``), without drawing the other seats again."""
+
+    parts: tuple[str, ...]
+    seats: dict[int, tuple[int, _SeatMarkup]]  # seat id -> (its piece, how to draw it again)
+
+    def html(self, *, held_by_me: Iterable[int] = ()) -> SafeString:
+        parts = list(self.parts)
+        for seat_id in held_by_me:
+            found = self.seats.get(seat_id)
+            if found is not None:
+                index, seat = found
+                parts[index] = _button(seat, SeatStatus.HELD_BY_ME)
+        return mark_safe("".join(parts))  # noqa: S308 - every value is escaped or a number (draw_seats)
+
+
+def _draw_section(
+    section: str,
+    seats: Sequence[SeatView],
+    category_labels: dict[int, str],
+    parts: list[str],
+    markup: dict[int, tuple[int, _SeatMarkup]],
+) -> None:
     min_x = min(seat.x for seat in seats)
     max_x = max(seat.x for seat in seats)
     min_y = min(seat.y for seat in seats)
     name = escape(section)
-    parts = [
+    parts.append(
         f'<section class="seat-section" data-section="{name}">'
         f'<h3 class="seat-section-name">Section {name}</h3>'
         f'<div class="seat-grid" role="group" aria-label="Section {name}" '
         f'style="grid-template-columns:var(--row-label) repeat({max_x - min_x + 1},var(--seat))">'
-    ]
+    )
     append = parts.append
     current_y = None
     prefix = ""
@@ -72,18 +117,19 @@ def _section_html(section: str, seats: Sequence[SeatView], category_labels: dict
             row = escape(seat.row)
             prefix = f"Section {name}, Row {row}, Seat "
             append(f'<span class="row-label" style="grid-area:{grid_row}/1" aria-hidden="true">{row}</span>')
-        status = seat.status
-        append(
-            f'<button id="s{seat.id}" class="c{seat.category_id} s-{status}" '
-            f'style="grid-area:{grid_row}/{seat.x - min_x + 2}" '
-            f'aria-label="{prefix}{seat.number}, {category_labels[seat.category_id]}, {STATE_TEXT[status]}"'
-            f"{_STATE_ATTRIBUTES[status]}>{seat.number}</button>"
+        drawn = _SeatMarkup(
+            seat_id=seat.id,
+            number=str(seat.number),
+            category_id=seat.category_id,
+            grid_area=f"{grid_row}/{seat.x - min_x + 2}",
+            label_prefix=f"{prefix}{seat.number}, {category_labels[seat.category_id]}",
         )
+        markup[seat.id] = (len(parts), drawn)
+        append(_button(drawn, seat.status))
     append("</div></section>")
-    return "".join(parts)
 
 
-def seat_sections_html(seats: Iterable[SeatView]) -> SafeString:
+def draw_seats(seats: Iterable[SeatView]) -> DrawnSeats:
     """Every seat as a focusable button on a CSS grid per section, sections left to right as the venue
     draws them (by their leftmost seat), each in ``seat_map_for_event``'s order (by y, then x)."""
     category_labels: dict[int, str] = {}
@@ -96,15 +142,23 @@ def seat_sections_html(seats: Iterable[SeatView]) -> SafeString:
                 category_labels[seat.category_id] = escape(f"{seat.category_name} {price}")
         sections.append((min(seat.x for seat in section_seats), section, section_seats))
     sections.sort(key=lambda item: (item[0], item[1]))
-    html = "".join(
-        _section_html(name, section_seats, category_labels) for _x, name, section_seats in sections
-    )
-    return mark_safe(html)  # noqa: S308 - every value above is escaped or a number
+    parts: list[str] = []
+    markup: dict[int, tuple[int, _SeatMarkup]] = {}
+    for _x, name, section_seats in sections:
+        _draw_section(name, section_seats, category_labels, parts, markup)
+    return DrawnSeats(parts=tuple(parts), seats=markup)
+
+
+def seat_sections_html(seats: Iterable[SeatView]) -> SafeString:
+    """The drawn map of ``seats``, each in its own state."""
+    return draw_seats(seats).html()
 
 
 @register.simple_tag
-def seat_sections(seats: Iterable[SeatView]) -> SafeString:
-    """{% seat_sections seats %}: the drawn seat map (see ``seat_sections_html``)."""
+def seat_sections(seats: Iterable[SeatView] | DrawnSeats) -> SafeString:
+    """{% seat_sections seats %}: the drawn seat map (see ``draw_seats``); ``seats`` may be drawn already."""
+    if isinstance(seats, DrawnSeats):
+        return seats.html()
     return seat_sections_html(seats)
 
 

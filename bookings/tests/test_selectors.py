@@ -9,11 +9,13 @@ from bookings.selectors import (
     SeatStatus,
     booking_for_user,
     bookings_for_user,
+    held_seat_ids_for,
     holds_for,
     seat_map_for_event,
     seat_states_for_event,
 )
-from bookings.services import booking_confirm_paid, booking_create, seats_hold
+from bookings.services import booking_confirm_paid, booking_create, seats_hold, seats_release
+from bookings.templatetags.seat_map_tags import draw_seats, seat_sections_html
 from events.models import Seat
 from events.services import seat_map_generate
 from events.tests.factories import seat_map_spec
@@ -41,6 +43,26 @@ def test_the_seat_map_shows_each_seat_as_the_viewer_sees_it(
         seats[0].pk: SeatStatus.HELD_BY_ME,
         seats[1].pk: SeatStatus.SOLD,
     }
+
+
+def test_a_map_drawn_for_everyone_with_a_fans_holds_drawn_as_theirs_is_that_fans_own_map(
+    event, seats, categories, admitted_fan, admitted_other_fan
+):
+    # The seat map page draws a section once for everyone and the fan's holds on it (bookings.views).
+    seats_hold(user=admitted_fan, event=event, seat_ids=[seats[0].pk, seats[3].pk, seats[6].pk])
+    seats_release(user=admitted_fan, event=event, seat_ids=[seats[3].pk])
+    seats_hold(user=admitted_other_fan, event=event, seat_ids=[seats[1].pk])
+    booking_confirm_paid(booking=booking_create(user=admitted_other_fan, event=event))
+    seats_hold(user=admitted_other_fan, event=event, seat_ids=[seats[2].pk])
+    drawn = draw_seats(seat_map_for_event(event=event))
+
+    mine = held_seat_ids_for(user=admitted_fan, event=event)
+
+    assert mine == [seats[0].pk, seats[6].pk]
+    as_the_fan_sees_it = seat_map_for_event(event=event, user=admitted_fan)
+    assert drawn.html(held_by_me=mine) == seat_sections_html(as_the_fan_sees_it)
+    assert drawn.html(held_by_me=[]) == seat_sections_html(seat_map_for_event(event=event))
+    assert held_seat_ids_for(user=admitted_other_fan, event=event) == [seats[2].pk]
 
 
 def test_the_seat_map_filters_by_section_and_category(event, seats, categories):

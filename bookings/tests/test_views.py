@@ -486,11 +486,38 @@ def test_a_fan_can_cancel_a_pending_booking_and_its_seats_go_back_on_sale(event,
     assert not SeatHold.objects.exists()
 
 
-def test_with_the_per_process_caches_on_seat_states_stay_exact_and_a_staff_edit_shows_at_once(
-    event, seats, categories, fan_client, admitted_fan, admitted_other_fan, settings
+def test_with_the_per_process_caches_on_a_fans_own_seats_are_exact_others_show_within_the_second(
+    event, seats, categories, fan_client, admitted_fan, admitted_other_fan, settings, monkeypatch
 ):
-    # The layout (seats, prices, sections) is kept per process (core.local_cache); who holds or
-    # bought a seat is read for every page, and a staff edit clears the layout.
+    # The drawn map is shared per process for LOCAL_CACHE_SECONDS (core.local_cache); the fan's own
+    # holds are read for every page and drawn as theirs on it; the socket's snapshot corrects the rest.
+    settings.LOCAL_CACHE_SECONDS = 60
+    local_cache.clear_all()
+    clock = [1_000.0]
+    monkeypatch.setattr(local_cache.time, "monotonic", lambda: clock[0])
+    first = fan_client.get(_url("seat_map", event)).content.decode()
+    assert "s-available" in _seat_button(first, seats[3].pk)
+
+    seats_hold(user=admitted_fan, event=event, seat_ids=[seats[3].pk])
+    seats_hold(user=admitted_other_fan, event=event, seat_ids=[seats[4].pk])
+    again = fan_client.get(_url("seat_map", event)).content.decode()
+    mine = _seat_button(again, seats[3].pk)
+    assert 's-held_by_me"' in mine
+    assert 'aria-pressed="true"' in mine
+    assert "selected by you" in mine
+    assert "s-available" in _seat_button(again, seats[4].pk)  # drawn a moment ago: not yet
+    htmx_map = fan_client.get(_url("seat_map", event), HTTP_HX_TARGET="seat-map", **HTMX).content.decode()
+    assert 's-held_by_me"' in _seat_button(htmx_map, seats[3].pk)
+
+    clock[0] += 61
+    later = fan_client.get(_url("seat_map", event)).content.decode()
+    assert 's-held"' in _seat_button(later, seats[4].pk)
+    assert 's-held_by_me"' in _seat_button(later, seats[3].pk)
+
+
+def test_with_the_per_process_caches_on_a_staff_edit_shows_at_once(
+    event, seats, categories, fan_client, admitted_other_fan, settings
+):
     settings.LOCAL_CACHE_SECONDS = 60
     local_cache.clear_all()
     first = fan_client.get(_url("seat_map", event)).content.decode()
