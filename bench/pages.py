@@ -66,8 +66,7 @@ class Fan:
 
 
 def logged_in_fans(user_ids: list[int], *, first_address: int) -> list[Fan]:
-    """Sessions exactly as ``django.contrib.auth.login`` stores them (one argon2 hash shared by all
-    bench fans, so their auth hash is computed once)."""
+    """Sessions exactly as ``django.contrib.auth.login`` stores them."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.cached_db import SessionStore
     from django.middleware.csrf import CSRF_ALLOWED_CHARS
@@ -75,14 +74,19 @@ def logged_in_fans(user_ids: list[int], *, first_address: int) -> list[Fan]:
 
     from accounts.models import User
 
-    auth_hash = User.objects.get(pk=user_ids[0]).get_session_auth_hash()
+    # Each fan's own auth hash (what login() stores): a session whose hash does not match its user's
+    # password is flushed by Django on its first request, and its fan browses logged out.
+    passwords = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "password"))
+    auth_hashes = {
+        password: User(password=password).get_session_auth_hash() for password in set(passwords.values())
+    }
     fans = []
     started = time.monotonic()
     for index, user_id in enumerate(user_ids):
         session = SessionStore()
         session[SESSION_KEY] = str(user_id)
         session[BACKEND_SESSION_KEY] = "accounts.backends.CachedModelBackend"
-        session[HASH_SESSION_KEY] = auth_hash
+        session[HASH_SESSION_KEY] = auth_hashes[passwords[user_id]]
         session.create()
         fans.append(
             Fan(
