@@ -154,14 +154,6 @@ def seat_sections_html(seats: Iterable[SeatView]) -> SafeString:
     return draw_seats(seats).html()
 
 
-@register.simple_tag
-def seat_sections(seats: Iterable[SeatView] | DrawnSeats) -> SafeString:
-    """{% seat_sections seats %}: the drawn seat map (see ``draw_seats``); ``seats`` may be drawn already."""
-    if isinstance(seats, DrawnSeats):
-        return seats.html()
-    return seat_sections_html(seats)
-
-
 def _relative_luminance(colour: str) -> float:
     """WCAG 2 relative luminance of a ``#rrggbb`` colour."""
     channels = []
