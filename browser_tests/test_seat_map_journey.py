@@ -141,3 +141,43 @@ def test_with_websockets_blocked_the_map_still_updates_by_polling(page: Page, de
 
     journey.outside_playwright(seats_hold, user=other, event=demo_event, seat_ids=[seat.pk])
     journey.expect_seat_state(page, seat.pk, "held", timeout=7000)
+
+
+def test_a_section_drawn_a_moment_ago_does_not_undo_what_the_socket_said_since(page: Page, demo_event):
+    # The server draws a section at most LOCAL_CACHE_SECONDS before sending it (bookings.views):
+    # here the section tab's answer is made stale on purpose, after the socket pushed a hold in it.
+    journey.log_in(page, email=FAN_EMAIL, password=FAN_PASSWORD)
+    journey.open_seat_map(page, event_slug=DEMO_EVENT_SLUG)
+    journey.expect_seat_map_updates(page, mode="live")
+    shown = page.locator("#seat-map").get_attribute("data-section")  # "": the whole venue
+    seats = Seat.objects.filter(event=demo_event).order_by("pk")
+    seat = seats.exclude(section=shown).first()
+    in_view = (seats.filter(section=shown) if shown else seats.exclude(pk=seat.pk)).first()
+    assert seat is not None
+    assert in_view is not None
+    other = User.objects.get(email=OTHER_FAN_EMAIL)
+    journey.outside_playwright(seats_hold, user=other, event=demo_event, seat_ids=[seat.pk])
+    # Pushed in order on one channel: once the second hold shows, the first has arrived too.
+    journey.outside_playwright(seats_hold, user=other, event=demo_event, seat_ids=[in_view.pk])
+    journey.expect_seat_state(page, in_view.pk, "held")
+
+    def drawn_before_the_hold(route):
+        response = route.fetch()
+        body = re.sub(
+            rf'(<button id="s{seat.pk}" class="c\d+ )s-held"', r'\1s-available"', response.text(), count=1
+        )
+        assert body != response.text()
+        route.fulfill(response=response, body=body)
+
+    page.route(re.compile(rf"/seats/\?section={re.escape(seat.section)}$"), drawn_before_the_hold)
+    # Once htmx has settled the new section (its classes as the server drew them), after seatmap.js's own
+    # listener, which was added first.
+    page.evaluate(
+        "window.mapSettled = new Promise(function (settled) {"
+        " document.body.addEventListener('htmx:afterSettle', settled, {once: true}); }); undefined"
+    )
+    page.get_by_role("link", name=re.compile(rf"^{re.escape(seat.section)}\b")).click()
+    page.evaluate("window.mapSettled.then(function () { return true; })")
+
+    expect(page.locator("#seat-map")).to_have_attribute("data-section", seat.section)
+    journey.expect_seat_state(page, seat.pk, "held", timeout=500)

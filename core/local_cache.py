@@ -21,8 +21,12 @@ _caches: list[LocalCache] = []
 
 
 class LocalCache(Generic[T]):
-    def __init__(self) -> None:
+    """``max_entries``: past this many keys the cache starts again empty (expired entries are not
+    swept otherwise), so large values (drawn seat maps) get a smaller bound."""
+
+    def __init__(self, *, max_entries: int = _MAX_ENTRIES) -> None:
         self._entries: dict[Hashable, tuple[float, T]] = {}
+        self._max_entries = max_entries
         _caches.append(self)
 
     def get_or_load(self, key: Hashable, load: Callable[[], T]) -> T:
@@ -34,7 +38,7 @@ class LocalCache(Generic[T]):
         if entry is not None and entry[0] > now:
             return entry[1]
         value = load()
-        if len(self._entries) >= _MAX_ENTRIES:
+        if len(self._entries) >= self._max_entries:
             self._entries.clear()
         self._entries[key] = (now + seconds, value)
         return value

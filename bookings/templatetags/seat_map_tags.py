@@ -52,7 +52,7 @@ def safe_colour(colour: str) -> str:
     return colour if _HEX_COLOUR.match(colour or "") else FALLBACK_COLOUR
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _SeatMarkup:
     """What a seat's button needs besides its state, so one seat can be drawn again in another state."""
 

@@ -49,14 +49,19 @@ def test_a_map_drawn_for_everyone_with_a_fans_holds_drawn_as_theirs_is_that_fans
     event, seats, categories, admitted_fan, admitted_other_fan
 ):
     # The seat map page draws a section once for everyone and the fan's holds on it (bookings.views).
+    drawn_before = draw_seats(seat_map_for_event(event=event))
     seats_hold(user=admitted_fan, event=event, seat_ids=[seats[0].pk, seats[3].pk, seats[6].pk])
     seats_release(user=admitted_fan, event=event, seat_ids=[seats[3].pk])
+    mine = held_seat_ids_for(user=admitted_fan, event=event)
+    # Drawn before the fan's holds (available then): the same as the fan's own map.
+    assert drawn_before.html(held_by_me=mine) == seat_sections_html(
+        seat_map_for_event(event=event, user=admitted_fan)
+    )
+
     seats_hold(user=admitted_other_fan, event=event, seat_ids=[seats[1].pk])
     booking_confirm_paid(booking=booking_create(user=admitted_other_fan, event=event))
     seats_hold(user=admitted_other_fan, event=event, seat_ids=[seats[2].pk])
     drawn = draw_seats(seat_map_for_event(event=event))
-
-    mine = held_seat_ids_for(user=admitted_fan, event=event)
 
     assert mine == [seats[0].pk, seats[6].pk]
     as_the_fan_sees_it = seat_map_for_event(event=event, user=admitted_fan)

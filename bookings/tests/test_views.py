@@ -527,5 +527,5 @@ def test_with_the_per_process_caches_on_a_staff_edit_shows_at_once(
     seats[9].save()
     again = fan_client.get(_url("seat_map", event) + "?section=all").content.decode()
 
-    assert "s-held" in _seat_button(again, seats[3].pk)
+    assert 's-held"' in _seat_button(again, seats[3].pk)
     assert "Section B" in again

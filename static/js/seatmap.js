@@ -81,10 +81,12 @@
     for (var i = 0; i < seats.length; i++) { paint(seatId(seats[i])); }
   }
 
-  // What the server drew is the freshest view of the others' seats (page load, section tab).
+  // The others' seats as the server drew them (page load, section tab). The server draws a section at
+  // most a second before sending it, so while the socket is live what it pushed since is fresher (its
+  // snapshot covers every seat of the event): then the new seats are painted from that instead.
   function readMap() {
     var seats = allSeats();
-    for (var i = 0; i < seats.length; i++) {
+    for (var i = 0; i < seats.length && !socketLive; i++) {
       var el = seats[i];
       var id = seatId(el);
       if (el.classList.contains("s-sold")) { remote[id] = "sold"; }
@@ -203,11 +205,13 @@
 
   document.body.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
-    if (target && target.id === "seat-map") {
-      readMap();
-    } else {
-      readSummary();
-    }
+    if (!target || target.id !== "seat-map") { readSummary(); }
+  });
+  // A new section is painted once htmx has settled it: settling sets each seat's class to the one the
+  // server drew, which may be a second old (readMap).
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "seat-map") { readMap(); }
   });
 
   // --- Mouse, touch and keyboard -----------------------------------------------------------------------
