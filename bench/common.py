@@ -84,6 +84,9 @@ def bench_environment() -> dict[str, str]:
                 "LOG_LEVEL": "WARNING",
                 "ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "PYTHONUNBUFFERED": "1",
+                # Collected here (setup_django), not in the checkout's staticfiles/, where WhiteNoise would
+                # serve them to a developer's later test runs after the sources changed.
+                "STATIC_ROOT": str(RESULTS_DIR / "staticfiles"),
             }
         )
         _ENVIRONMENT = env
