@@ -38,7 +38,7 @@ class LocalCache(Generic[T]):
         if entry is not None and entry[0] > now:
             return entry[1]
         value = load()
-        if len(self._entries) >= self._max_entries:
+        if key not in self._entries and len(self._entries) >= self._max_entries:
             self._entries.clear()
         self._entries[key] = (now + seconds, value)
         return value

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+from core import local_cache
 from core.local_cache import LocalCache
 
 
@@ -31,3 +34,20 @@ def test_with_local_cache_seconds_zero_every_call_loads(settings):
     cache.get_or_load("k", lambda: loads.append(2) or 2)
 
     assert loads == [1, 2]
+
+
+def test_a_full_cache_reloads_an_expired_key_without_letting_the_others_go(settings, monkeypatch):
+    settings.LOCAL_CACHE_SECONDS = 1
+    clock = [100.0]
+    monkeypatch.setattr(local_cache, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    cache: LocalCache[str] = LocalCache(max_entries=2)
+    loads: list[str] = []
+    cache.get_or_load("a", lambda: loads.append("a") or "A")
+    clock[0] += 0.5
+    cache.get_or_load("b", lambda: loads.append("b") or "B")
+
+    clock[0] += 0.7  # "a" has expired, "b" has not
+    cache.get_or_load("a", lambda: loads.append("a again") or "A")
+    cache.get_or_load("b", lambda: loads.append("b again") or "B")
+
+    assert loads == ["a", "b", "a again"]
