@@ -149,11 +149,6 @@ def draw_seats(seats: Iterable[SeatView]) -> DrawnSeats:
     return DrawnSeats(parts=tuple(parts), seats=markup)
 
 
-def seat_sections_html(seats: Iterable[SeatView]) -> SafeString:
-    """The drawn map of ``seats``, each in its own state."""
-    return draw_seats(seats).html()
-
-
 def _relative_luminance(colour: str) -> float:
     """WCAG 2 relative luminance of a ``#rrggbb`` colour."""
     channels = []
