@@ -275,6 +275,36 @@ def browser_pages(
         form_result.extra["joined"] = joined
         results.append(form_result)
         results += throttled_flood(server, seconds=min(seconds, 5), connections=connections)
+    results += django_floor(
+        browser_file, anonymous_file, workers=workers, ceiling_rate=ceiling_rate, **run_args
+    )
+    return results
+
+
+def django_floor(
+    browser_file, anonymous_file, *, workers: int, seconds: float, connections: int, ceiling_rate: float
+) -> list[Result]:
+    """The same server, settings and fans, answering views that do nothing (``bench/floor_urls.py``):
+    the most a page can reach here before its own work. Comparison only; nobody asks for these."""
+    plan = [
+        (
+            "floor_anonymous",
+            "Django floor: a view that does nothing (anonymous)",
+            anonymous_file,
+            "anonymous",
+        ),
+        ("floor_logged_in", "Django floor: a view that does nothing (logged in)", browser_file, "logged-in"),
+    ]
+    results = []
+    extra_env = {"DJANGO_SETTINGS_MODULE": "bench.floor_settings"}
+    with running_server("turnstile", workers=workers, extra_env=extra_env) as server:
+        _warm_up(server, anonymous_file, connections=connections)
+        for key, label, clients, name in plan:
+            load, cpu = _load(
+                server, clients, path=f"/bench-floor/{name}/", seconds=seconds, connections=connections
+            )
+            log(f"{label}: {load.describe()}")
+            results.append(_result(key, label + " [comparison, not a page we ship]", load, cpu, ceiling_rate))
     return results
 
 

@@ -8,7 +8,8 @@ Every HTTP scenario runs the shipped configuration: ``python -m ticketing.serve`
 process per core unless --workers), every rate limit and throttle on, clients with distinct addresses
 through one trusted proxy, and the machine's ceiling (a minimal ASGI app, same server) in the same run.
 
-Scenarios (``--only``, comma-separated): ceiling, pages (what a browser asks for: bench/pages.py),
+Scenarios (``--only``, comma-separated): ceiling, pages (what a browser asks for: bench/pages.py; it
+ends with the "Django floor", views that do nothing on the same server and fans: bench/floor_urls.py),
 service-join, http-join, position, memory, idle-ws (and its alias admit-ws: queue sockets on the
 uvicorn workers, idle cost, pushes after admission ticks), seats-ws (seat-map watchers), soak-ws
 (sockets held for --soak-seconds), seats (bench/bench_seats.py), boxoffice (the dashboard and /metrics
