@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from bookings.exceptions import BookingNotFound
 from bookings.models import Booking, BookingItem, SeatHold
+from core.compiled_query import CompiledQuery
 from core.local_cache import LocalCache
 from events.models import Event, Seat, SeatCategory
 from events.money import price_to_minor_units
@@ -185,22 +186,46 @@ def seat_states_for_event(*, event: Event, user=None, now: datetime | None = Non
     }
 
 
-def held_seat_ids_for(*, user, event: Event, now: datetime | None = None) -> list[int]:
-    """The seats the fan holds now (``holds_for`` without the seats' details)."""
-    return list(
-        SeatHold.objects.filter(user=user, event=event, expires_at__gt=now or timezone.now())
+# A fan's holds and pending booking are read for every seat map page, hold and checkout: compiled to
+# SQL once per process (core.compiled_query), as the ORM would write them.
+_held_seat_ids: CompiledQuery[int] = CompiledQuery(
+    lambda user_id, event_id, now: (
+        SeatHold.objects.filter(user_id=user_id, event_id=event_id, expires_at__gt=now)
         .order_by("seat_id")
         .values_list("seat_id", flat=True)
-    )
+    ),
+    user_id=int,
+    event_id=int,
+    now=datetime,
+)
+_holds: CompiledQuery[SeatHold] = CompiledQuery(
+    lambda user_id, event_id, now: (
+        SeatHold.objects.filter(user_id=user_id, event_id=event_id, expires_at__gt=now)
+        .select_related("seat__category")
+        .order_by("seat__section", "seat__y", "seat__x", "seat_id")
+    ),
+    user_id=int,
+    event_id=int,
+    now=datetime,
+)
+_pending_booking: CompiledQuery[Booking] = CompiledQuery(
+    lambda user_id, event_id, now: Booking.objects.filter(
+        user_id=user_id, event_id=event_id, status=Booking.Status.PENDING_PAYMENT, expires_at__gt=now
+    ).order_by("pk")[:1],
+    user_id=int,
+    event_id=int,
+    now=datetime,
+)
+
+
+def held_seat_ids_for(*, user, event: Event, now: datetime | None = None) -> list[int]:
+    """The seats the fan holds now (``holds_for`` without the seats' details)."""
+    return _held_seat_ids.fetch(user_id=user.pk, event_id=event.pk, now=now or timezone.now())
 
 
 def holds_for(*, user, event: Event, now: datetime | None = None) -> FanHolds:
     now = now or timezone.now()
-    holds = list(
-        SeatHold.objects.filter(user=user, event=event, expires_at__gt=now)
-        .select_related("seat__category")
-        .order_by("seat__section", "seat__y", "seat__x", "seat_id")
-    )
+    holds = _holds.fetch(user_id=user.pk, event_id=event.pk, now=now)
     seats = [hold.seat for hold in holds]
     currencies = {seat.category.currency for seat in seats}
     pending = pending_booking_for(user=user, event=event, now=now)
@@ -215,9 +240,7 @@ def holds_for(*, user, event: Event, now: datetime | None = None) -> FanHolds:
 
 
 def pending_booking_for(*, user, event: Event, now: datetime | None = None) -> Booking | None:
-    return Booking.objects.filter(
-        user=user, event=event, status=Booking.Status.PENDING_PAYMENT, expires_at__gt=now or timezone.now()
-    ).first()
+    return _pending_booking.first(user_id=user.pk, event_id=event.pk, now=now or timezone.now())
 
 
 def _with_items(bookings: QuerySet[Booking]) -> QuerySet[Booking]:

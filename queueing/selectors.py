@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.compiled_query import CompiledQuery
 from core.exceptions import Busy
 from events.models import Event
 from queueing.exceptions import EventNotFound
@@ -343,17 +344,22 @@ def queue_stats(*, event: Event) -> QueueStats:
     )
 
 
+# Asked for every seat map page, hold, checkout and payment: compiled to SQL once per process.
+_valid_pass: CompiledQuery[AdmissionPass] = CompiledQuery(
+    lambda event_id, user_id, now: AdmissionPass.objects.filter(
+        event_id=event_id, user_id=user_id, ended_at__isnull=True, expires_at__gt=now
+    ).order_by("-expires_at")[:1],
+    event_id=int,
+    user_id=int,
+    now=datetime,
+)
+
+
 def admission_pass_for(*, user, event: Event, now: datetime | None = None) -> AdmissionPass | None:
     """The fan's valid pass for the event, from PostgreSQL (authoritative)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    return (
-        AdmissionPass.objects.filter(
-            event=event, user=user, ended_at__isnull=True, expires_at__gt=now or timezone.now()
-        )
-        .order_by("-expires_at")
-        .first()
-    )
+    return _valid_pass.first(event_id=event.pk, user_id=user.pk, now=now or timezone.now())
 
 
 def admission_pass_is_valid(*, user, event: Event) -> bool:
