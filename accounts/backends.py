@@ -28,11 +28,16 @@ from django.core.cache import cache as shared_cache
 from django.db import DEFAULT_DB_ALIAS, transaction
 from redis.exceptions import RedisError
 
+from core.compiled_query import CompiledQuery
 from core.local_cache import LocalCache
 
 logger = logging.getLogger(__name__)
 
 _users: LocalCache = LocalCache()
+# ModelBackend's lookup, compiled once per process: a fan's first page reads the row from PostgreSQL.
+_user_by_id: CompiledQuery = CompiledQuery(
+    lambda user_id: get_user_model()._default_manager.filter(pk=user_id)[:1], user_id=int
+)
 STALE = "stale"
 # Long enough to outlast the transaction that changed the user; the commit renews it.
 STALE_SECONDS = 10
@@ -61,22 +66,30 @@ class CachedModelBackend(ModelBackend):
 
     def _shared_get_user(self, user_id):
         if settings.USER_CACHE_SECONDS <= 0:
-            return super().get_user(user_id)
+            return self._database_get_user(user_id)
         key = _shared_key(user_id)
         try:
             cached = shared_cache.get(key)
         except RedisError as error:
             logger.warning("User cache unavailable, reading the user from PostgreSQL: %s", error)
-            return super().get_user(user_id)
+            return self._database_get_user(user_id)
         if isinstance(cached, tuple) and len(cached) == len(_field_names()):
             user = get_user_model().from_db(DEFAULT_DB_ALIAS, _field_names(), cached)
             return user if self.user_can_authenticate(user) else None
-        user = super().get_user(user_id)
+        user = self._database_get_user(user_id)
         if user is not None and cached is None:
             row = tuple(getattr(user, name) for name in _field_names())
             with contextlib.suppress(RedisError):  # then PostgreSQL again next time
                 shared_cache.add(key, row, settings.USER_CACHE_SECONDS)
         return user
+
+    def _database_get_user(self, user_id):
+        """``ModelBackend.get_user``, with its query compiled once (``_user_by_id``)."""
+        try:
+            user = _user_by_id.first(user_id=int(user_id))
+        except (TypeError, ValueError):  # a session without a usable id: logged out
+            return None
+        return user if user is not None and self.user_can_authenticate(user) else None
 
 
 def _mark_stale(user_id) -> None:

@@ -110,12 +110,10 @@ def test_a_save_in_another_process_is_seen_at_once_and_not_cached_back(fan, djan
 def test_a_row_read_before_a_deactivation_is_not_put_back_after_it(fan, monkeypatch):
     """A request reads the row, then staff deactivate the fan, then the request caches what it read:
     the old, active row must not be what the next request finds."""
-    from django.contrib.auth.backends import ModelBackend
-
     from accounts.models import User
 
     _saved_a_while_ago(fan)
-    read_the_row = ModelBackend.get_user
+    read_the_row = CachedModelBackend._database_get_user
 
     def read_then_deactivated_elsewhere(self, user_id):
         user = read_the_row(self, user_id)
@@ -124,9 +122,9 @@ def test_a_row_read_before_a_deactivation_is_not_put_back_after_it(fan, monkeypa
         staff_copy.save()
         return user
 
-    monkeypatch.setattr(ModelBackend, "get_user", read_then_deactivated_elsewhere)
+    monkeypatch.setattr(CachedModelBackend, "_database_get_user", read_then_deactivated_elsewhere)
     assert CachedModelBackend().get_user(fan.pk) is not None  # the racing request still had it
-    monkeypatch.setattr(ModelBackend, "get_user", read_the_row)
+    monkeypatch.setattr(CachedModelBackend, "_database_get_user", read_the_row)
     _another_process()
 
     assert CachedModelBackend().get_user(fan.pk) is None
