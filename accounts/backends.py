@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 _users: LocalCache = LocalCache()
 # ModelBackend's lookup, compiled once per process: a fan's first page reads the row from PostgreSQL.
 _user_by_id: CompiledQuery = CompiledQuery(
-    lambda user_id: get_user_model()._default_manager.filter(pk=user_id)[:1], user_id=int
+    lambda user_id: get_user_model()._default_manager.filter(pk=user_id).order_by()[:1], user_id=int
 )
 STALE = "stale"
 # Long enough to outlast the transaction that changed the user; the commit renews it.
@@ -86,9 +86,10 @@ class CachedModelBackend(ModelBackend):
     def _database_get_user(self, user_id):
         """``ModelBackend.get_user``, with its query compiled once (``_user_by_id``)."""
         try:
-            user = _user_by_id.first(user_id=int(user_id))
+            pk = int(user_id)
         except (TypeError, ValueError):  # a session without a usable id: logged out
             return None
+        user = _user_by_id.first(user_id=pk)
         return user if user is not None and self.user_can_authenticate(user) else None
 
 

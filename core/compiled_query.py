@@ -7,10 +7,14 @@ value for each named parameter, Django compiles the QuerySet once, and each ``fe
 through Django's own cursor (the same execute wrappers, transaction and connection) with the real
 values, turning rows into what the QuerySet itself would have returned.
 
-It relies on Django's compiler internals (``select``, ``klass_info``, ``results_iter``, the
+It relies on Django's compiler internals (``select``, ``klass_info``, the converters and the
 related-object populators, as ``ModelIterable`` uses them). ``core/tests/test_compiled_query.py``
-compares every query compiled here with the QuerySet's own answer, so a Django upgrade that changes
-them fails a test rather than a page.
+compares each kind of result, and every ``CompiledQuery`` the site defines, with the QuerySet's own
+answer, so a Django upgrade that changes them fails a test rather than a page.
+
+Parameters are values the query compares columns with as they are (keys, ``pk``, datetimes): a value
+Django derives from one (``now + timedelta(...)``, ``user_id + 1``) would be compiled as a constant,
+so compiling refuses any constant that looks derived from a stand-in.
 """
 
 from __future__ import annotations
@@ -32,15 +36,19 @@ from django.db.models.query import (
 
 T = TypeVar("T")
 
-# Stand-ins no real query value equals: Django passes them through to the compiled parameters as
-# they are (it adapts neither ints nor aware datetimes for PostgreSQL), where they are found again.
+# Stand-ins no real query value equals. Django passes keys and aware datetimes through to the
+# compiled parameters unchanged (an integer column's value may come back wrapped in psycopg's Int4/Int8,
+# still equal), where they are found again.
 _INT_STAND_IN_BASE = -7_346_029_118_000
+_INT_STAND_IN_REACH = 1_000_000  # constants this close to a stand-in were computed from one
 _DATETIME_STAND_IN_BASE = datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC)
+_DATETIME_STAND_IN_LIMIT = datetime(1902, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class _Slot:
     name: str
+    wrap: type | None  # psycopg's Int4/Int8 when Django gave the stand-in one, for the value too
 
 
 @dataclass
@@ -48,9 +56,9 @@ class _Compiled:
     sql: str
     params: list[Any]  # constants, and a _Slot where a named value goes
     using: str
-    compiler: Any  # django.db.models.sql.compiler.SQLCompiler, after as_sql()
+    klass_info: dict | None
     iterable: type
-    converters: dict
+    converters: list  # (position, converter functions, expression), as the compiler's get_converters
     init_list: list[str]
     model_slice: slice
     related_populators: list
@@ -72,14 +80,14 @@ class CompiledQuery(Generic[T]):
 
     def fetch(self, **values: Any) -> list[T]:
         compiled = self._compiled or self._compile()
-        if values.keys() != self._parameters.keys():
-            raise TypeError(f"expected values for {sorted(self._parameters)}, got {sorted(values)}")
-        params = [values[item.name] if isinstance(item, _Slot) else item for item in compiled.params]
-        with connections[compiled.using].cursor() as cursor:
+        self._check(values)
+        params = [_bound(item, values) if isinstance(item, _Slot) else item for item in compiled.params]
+        connection = connections[compiled.using]
+        with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         if compiled.converters:
-            rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
+            rows = [_converted(row, compiled.converters, connection) for row in rows]
         if compiled.iterable is FlatValuesListIterable:
             return cast(list[T], [row[0] for row in rows])
         if compiled.iterable is ValuesListIterable:
@@ -91,9 +99,21 @@ class CompiledQuery(Generic[T]):
         results = self.fetch(**values)
         return results[0] if results else None
 
+    def _check(self, values: dict[str, Any]) -> None:
+        """The values the ORM would have accepted and prepared the same way (it no longer sees them)."""
+        if values.keys() != self._parameters.keys():
+            raise TypeError(f"expected values for {sorted(self._parameters)}, got {sorted(values)}")
+        for name, kind in self._parameters.items():
+            value = values[name]
+            if kind is int and (not isinstance(value, int) or isinstance(value, bool)):
+                raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+            if kind is datetime and (not isinstance(value, datetime) or value.tzinfo is None):
+                raise TypeError(f"{name} must be an aware datetime")
+
     @staticmethod
     def _instance(compiled: _Compiled, row) -> Any:
-        model = compiled.compiler.klass_info["model"]
+        assert compiled.klass_info is not None  # noqa: S101 - set for every ModelIterable query
+        model = compiled.klass_info["model"]
         obj = model.from_db(compiled.using, compiled.init_list, row[compiled.model_slice])
         for populator in compiled.related_populators:
             populator.populate(row, obj)
@@ -117,6 +137,8 @@ class CompiledQuery(Generic[T]):
             raise TypeError(f"CompiledQuery does not turn rows into {iterable.__name__} results")
         if queryset._known_related_objects or queryset._prefetch_related_lookups:  # type: ignore[attr-defined]
             raise TypeError("CompiledQuery does not prefetch or attach known related objects")
+        if queryset.query.select_for_update:
+            raise TypeError("CompiledQuery does not lock rows (the ORM checks the transaction per call)")
         using = queryset.db
         compiler = queryset.query.get_compiler(using=using)
         sql, raw_params = compiler.as_sql()
@@ -125,12 +147,14 @@ class CompiledQuery(Generic[T]):
         params: list[Any] = []
         found: set[str] = set()
         for value in raw_params:
-            name = next(
-                (n for n, s in stand_ins.items() if type(value) is type(s) and value == s),
-                None,
-            )
-            params.append(value if name is None else _Slot(name))
-            if name is not None:
+            name = next((n for n, stand_in in stand_ins.items() if _same(value, stand_in)), None)
+            if name is None:
+                if _derived_from_a_stand_in(value):
+                    raise TypeError(f"the query computes a value from a parameter ({value!r}): pass it in")
+                params.append(value)
+            else:
+                wrap = type(value) if isinstance(value, int) and type(value) is not int else None
+                params.append(_Slot(name, wrap))
                 found.add(name)
         missing = set(stand_ins) - found
         if missing:
@@ -140,9 +164,12 @@ class CompiledQuery(Generic[T]):
             sql=sql,
             params=params,
             using=using,
-            compiler=compiler,
+            klass_info=compiler.klass_info,
             iterable=iterable,
-            converters=compiler.get_converters(fields),
+            converters=[
+                (position, functions, expression)
+                for position, (functions, expression) in compiler.get_converters(fields).items()
+            ],
             init_list=[],
             model_slice=slice(0, 0),
             related_populators=[],
@@ -158,6 +185,34 @@ class CompiledQuery(Generic[T]):
             )
             compiled.annotation_col_map = dict(compiler.annotation_col_map or {})
         return compiled
+
+
+def _bound(slot: _Slot, values: dict[str, Any]) -> Any:
+    value = values[slot.name]
+    return slot.wrap(value) if slot.wrap is not None else value
+
+
+def _converted(row, converters: list, connection) -> list:
+    """``SQLCompiler.apply_converters`` for one row, with this thread's connection."""
+    values = list(row)
+    for position, functions, expression in converters:
+        value = values[position]
+        for function in functions:
+            value = function(value, expression, connection)
+        values[position] = value
+    return values
+
+
+def _same(value: Any, stand_in: Any) -> bool:
+    if isinstance(stand_in, int):
+        return isinstance(value, int) and not isinstance(value, bool) and value == stand_in
+    return isinstance(value, datetime) and value == stand_in
+
+
+def _derived_from_a_stand_in(value: Any) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value - _INT_STAND_IN_BASE) <= _INT_STAND_IN_REACH
+    return isinstance(value, datetime) and value.tzinfo is not None and value < _DATETIME_STAND_IN_LIMIT
 
 
 def _stand_in(kind: type, index: int) -> Any:
