@@ -21,7 +21,7 @@ rules, so counts on every page agree with the seat map.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -80,6 +80,8 @@ class FanHolds:
     total_amount: Decimal
     currency: str | None
     pending_booking_id: int | None
+    # The booking itself, read with the holds: the summary names it without reading it again.
+    pending_booking: Booking | None = field(default=None, compare=False, repr=False)
 
     @property
     def seat_ids(self) -> list[int]:
@@ -236,6 +238,7 @@ def holds_for(*, user, event: Event, now: datetime | None = None) -> FanHolds:
         total_amount=sum((seat.category.price for seat in seats), Decimal("0")),
         currency=currencies.pop() if len(currencies) == 1 else None,
         pending_booking_id=pending.pk if pending is not None else None,
+        pending_booking=pending,
     )
 
 

@@ -187,9 +187,6 @@ def _summary_context(
     holds = holds_for(user=request.user, event=event, now=now)
     if admission is None:
         admission = admission_pass_for(user=request.user, event=event, now=now)
-    pending = (
-        pending_booking_for(user=request.user, event=event, now=now) if holds.pending_booking_id else None
-    )
     return {
         "event": event,
         "now": now,
@@ -198,7 +195,7 @@ def _summary_context(
         "taken_ids_json": json.dumps(taken_ids or []),
         "expires_at": holds.expires_at or (admission.expires_at if admission else None),
         "admitted": admission is not None,
-        "pending_booking": pending,
+        "pending_booking": holds.pending_booking,
         "max_seats": event.max_seats_per_order,
         "seats_left_to_choose": max(event.max_seats_per_order - len(holds.seats), 0),
         "error": error,

@@ -6,7 +6,9 @@ import json
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from bookings import views as bookings_views
@@ -384,6 +386,21 @@ def test_checkout_creates_a_booking_and_goes_straight_to_paying_with_the_clock(
     assert "data-expires-at=" in page
     assert f'data-expired-url="/bookings/{booking.reference}/"' in page
     assert "Payment succeeds" in page
+
+
+def test_the_seat_map_names_the_booking_awaiting_payment_reading_it_once(
+    event, seats, fan_client, admitted_fan
+):
+    _hold(fan_client, event, seats[0])
+    booking = booking_create(user=admitted_fan, event=event)
+
+    with CaptureQueriesContext(connection) as queries:
+        page = fan_client.get(_url("seat_map", event)).content.decode()
+
+    assert "You have a booking awaiting payment" in page
+    assert f'href="/bookings/{booking.reference}/"' in page
+    booking_reads = [q["sql"] for q in queries if q["sql"].startswith('SELECT "bookings_booking"')]
+    assert len(booking_reads) == 1, booking_reads
 
 
 def test_the_booking_page_shows_the_booking_its_pay_button_and_the_clock(
