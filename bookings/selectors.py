@@ -21,7 +21,7 @@ rules, so counts on every page agree with the seat map.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -79,13 +79,15 @@ class FanHolds:
     expires_at: datetime | None
     total_amount: Decimal
     currency: str | None
-    pending_booking_id: int | None
-    # The booking itself, read with the holds: the summary names it without reading it again.
-    pending_booking: Booking | None = field(default=None, compare=False, repr=False)
+    pending_booking: Booking | None  # read with the holds: the summary names it without reading it again
 
     @property
     def seat_ids(self) -> list[int]:
         return [seat.pk for seat in self.seats]
+
+    @property
+    def pending_booking_id(self) -> int | None:
+        return self.pending_booking.pk if self.pending_booking is not None else None
 
 
 def _held_seats(*, event: Event, now: datetime) -> dict[int, int]:
@@ -230,15 +232,13 @@ def holds_for(*, user, event: Event, now: datetime | None = None) -> FanHolds:
     holds = _holds.fetch(user_id=user.pk, event_id=event.pk, now=now)
     seats = [hold.seat for hold in holds]
     currencies = {seat.category.currency for seat in seats}
-    pending = pending_booking_for(user=user, event=event, now=now)
     return FanHolds(
         event_id=event.pk,
         seats=seats,
         expires_at=min((hold.expires_at for hold in holds), default=None),
         total_amount=sum((seat.category.price for seat in seats), Decimal("0")),
         currency=currencies.pop() if len(currencies) == 1 else None,
-        pending_booking_id=pending.pk if pending is not None else None,
-        pending_booking=pending,
+        pending_booking=pending_booking_for(user=user, event=event, now=now),
     )
 
 
