@@ -51,7 +51,7 @@ class _Slot:
     wrap: type | None  # psycopg's Int4/Int8 when Django gave the stand-in one, for the value too
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Compiled:
     sql: str
     params: list[Any]  # constants, and a _Slot where a named value goes
@@ -160,7 +160,15 @@ class CompiledQuery(Generic[T]):
         if missing:
             raise TypeError(f"the query does not use {sorted(missing)} as parameters")
         fields = [column[0] for column in compiler.select[0 : compiler.col_count]]
-        compiled = _Compiled(
+        model_slice, init_list, related_populators = slice(0, 0), [], []
+        if iterable is ModelIterable:
+            select_fields = compiler.klass_info["select_fields"]
+            model_slice = slice(select_fields[0], select_fields[-1] + 1)
+            init_list = [column[0].target.attname for column in compiler.select[model_slice]]
+            related_populators = get_related_populators(  # type: ignore[call-arg]  # stubs: Django 6
+                compiler.klass_info, compiler.select, using
+            )
+        return _Compiled(
             sql=sql,
             params=params,
             using=using,
@@ -170,21 +178,11 @@ class CompiledQuery(Generic[T]):
                 (position, functions, expression)
                 for position, (functions, expression) in compiler.get_converters(fields).items()
             ],
-            init_list=[],
-            model_slice=slice(0, 0),
-            related_populators=[],
-            annotation_col_map={},
+            init_list=init_list,
+            model_slice=model_slice,
+            related_populators=related_populators,
+            annotation_col_map=dict(compiler.annotation_col_map or {}),
         )
-        if iterable is ModelIterable:
-            select_fields = compiler.klass_info["select_fields"]
-            start, end = select_fields[0], select_fields[-1] + 1
-            compiled.model_slice = slice(start, end)
-            compiled.init_list = [column[0].target.attname for column in compiler.select[start:end]]
-            compiled.related_populators = get_related_populators(  # type: ignore[call-arg]  # stubs: Django 6
-                compiler.klass_info, compiler.select, using
-            )
-            compiled.annotation_col_map = dict(compiler.annotation_col_map or {})
-        return compiled
 
 
 def _bound(slot: _Slot, values: dict[str, Any]) -> Any:
